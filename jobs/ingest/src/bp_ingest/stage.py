@@ -1,0 +1,280 @@
+"""The ingest stage: blueprint → validated, normalised, calibrated ``scene_manifest.json``.
+
+Two passes over bounded memory: the reader streams the blueprint, validating each
+object and spooling it to a local temporary file; scene-wide checks (ids, supports,
+meshes, header) follow; then the spool is normalised and streamed into the manifest.
+Any problem anywhere → one :class:`InputError` listing them all, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+from array import array
+from collections import Counter
+from typing import IO, Any
+
+from bp_sdk.digest import sha256_stream
+from bp_sdk.errors import InputError, NotFoundError, Problem, raise_if_problems
+from bp_sdk.layout import input_dir
+from bp_sdk.runner import Stage, StageContext, StageResult
+from bp_sdk.schemas import (
+    Calibration,
+    ManifestObject,
+    RobotBase,
+    ScaleChange,
+    load_catalog,
+)
+from bp_sdk.schemas.scene_manifest import SCENE_MANIFEST_SCHEMA
+from bp_sdk.storage import Storage, join
+
+from bp_ingest.blueprint import FLOOR, UNIT_FACTORS, BlueprintHeader, BlueprintObject, validate_header, validate_object
+from bp_ingest.geometry import (
+    Quat,
+    Vec3,
+    characteristic,
+    qnormalize,
+    round_vec,
+    scale_about_base,
+    y_up_to_z_up_orientation,
+    y_up_to_z_up_point,
+    y_up_to_z_up_size,
+)
+from bp_ingest.reader import read_blueprint
+from bp_ingest.settings import IngestSettings
+
+BLUEPRINT = "scene.json"
+MANIFEST = "scene_manifest.json"
+MAX_PROBLEMS = 1000
+MIN_OBJECTS_FOR_SCENE_SCALE = 3
+
+
+class IngestStage(Stage[IngestSettings]):
+    """Validate and normalise a scene blueprint."""
+
+    name = "ingest"
+    distribution = "bp-ingest"
+    settings_cls = IngestSettings
+
+    def inputs(self, settings: IngestSettings, storage: Storage) -> dict[str, str]:
+        """sha256 of every file under ``scenes/<scene>/input/``."""
+        prefix = input_dir(settings.scene_id) + "/"
+        digests: dict[str, str] = {}
+        for info in storage.list(prefix):
+            with storage.open_read(info.path) as f:
+                digests["input/" + info.path[len(prefix):]] = sha256_stream(f)[0]
+        if "input/" + BLUEPRINT not in digests:
+            raise NotFoundError(
+                f"no blueprint at {prefix}{BLUEPRINT}",
+                next_step=f"Upload the scene folder first, e.g. `bp stage ingest --scene examples/scenes/{settings.scene_id}`.",
+            )
+        self._inputs = digests
+        return digests
+
+    def run(self, ctx: StageContext[IngestSettings]) -> StageResult:
+        """Validate, normalise, calibrate and write the manifest."""
+        s = ctx.settings
+        key = join(input_dir(s.scene_id), BLUEPRINT)
+        info = ctx.storage.stat(key)
+        if info is None:  # pragma: no cover - inputs() already checked
+            raise NotFoundError(f"no blueprint at {key}")
+        if info.size > s.ingest_max_blueprint_bytes:
+            raise InputError("blueprint too large", problems=[Problem(
+                "$", f"file is {info.size} bytes, limit {s.ingest_max_blueprint_bytes}",
+                "split the scene or raise INGEST_MAX_BLUEPRINT_BYTES")])
+        inputs = getattr(self, "_inputs", None) or self.inputs(s, ctx.storage)
+        with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as spool:
+            scan = _Scan(ctx, spool)
+            with ctx.storage.open_read(key) as f:
+                result = read_blueprint(f, scan.on_object, s.ingest_max_objects)
+            header = scan.finish(result, inputs)
+            spool.seek(0)
+            summary = _write_manifest(ctx, header, scan, spool, inputs)
+        return StageResult(summary=summary)
+
+
+class _Scan:
+    """Pass 1: validate objects as they stream by; keep only what scene-wide checks need."""
+
+    def __init__(self, ctx: StageContext[IngestSettings], spool: IO[str]) -> None:
+        self.ctx = ctx
+        self.spool = spool
+        self.problems: list[Problem] = []
+        self.problem_count = 0
+        self.first_index: dict[str, int] = {}
+        self.supports: dict[str, tuple[int, str]] = {}
+        self.meshes: dict[str, int] = {}
+        self.valid = 0
+
+    def _problem(self, items: list[Problem]) -> None:
+        self.problem_count += len(items)
+        room = MAX_PROBLEMS - len(self.problems)
+        if room > 0:
+            self.problems.extend(items[:room])
+
+    def on_object(self, index: int, raw: Any) -> None:
+        obj, problems = validate_object(raw, index)
+        if obj is None:
+            self._problem(problems)
+            return
+        if obj.id in self.first_index:
+            self._problem([Problem(f"$.objects[{index}].id", f"duplicate id {obj.id!r} (first used by $.objects[{self.first_index[obj.id]}])", "give every object a unique id")])
+            return
+        self.first_index[obj.id] = index
+        self.supports[obj.id] = (index, obj.support)
+        if obj.mesh:
+            self.meshes.setdefault(obj.mesh, index)
+        self.spool.write(obj.model_dump_json(exclude_none=True) + "\n")
+        self.valid += 1
+        self.ctx.progress("objects validated", index + 1)
+
+    def finish(self, result: Any, inputs: dict[str, str]) -> BlueprintHeader:
+        """Scene-wide checks; raise one InputError with every problem found."""
+        self._problem(result.problems)
+        header, hp = validate_header(result.header)
+        self._problem(hp)
+        if not result.saw_objects and not any(p.where == "$" for p in result.problems):
+            self._problem([Problem("$.objects", "required key is missing", "add \"objects\": [{...}, ...]")])
+        elif result.saw_objects and result.object_count == 0:
+            self._problem([Problem("$.objects", "no objects", "a scene needs at least one object")])
+        for oid, (index, support) in self.supports.items():
+            if support == FLOOR:
+                continue
+            if support == oid:
+                self._problem([Problem(f"$.objects[{index}].support", "an object cannot support itself", "name the object it rests on, or 'floor'")])
+            elif support not in self.supports:
+                self._problem([Problem(f"$.objects[{index}].support", f"unknown object {support!r}", "name an existing object id, or 'floor'")])
+        self._problem(self._cycles())
+        for mesh, index in sorted(self.meshes.items()):
+            if "input/" + mesh not in inputs:
+                self._problem([Problem(f"$.objects[{index}].mesh", f"mesh {mesh!r} not found under input/", "upload it next to scene.json or fix the path")])
+        if self.problem_count or header is None:
+            raise InputError(
+                f"blueprint {self.ctx.settings.scene_id!r} is invalid ({self.problem_count} problem{'s' if self.problem_count != 1 else ''})",
+                problems=self.problems,
+            )
+        return header
+
+    def _cycles(self) -> list[Problem]:
+        found: list[Problem] = []
+        state: dict[str, int] = {}
+        for start in self.supports:
+            path: list[str] = []
+            node = start
+            while node in self.supports and state.get(node) is None:
+                state[node] = 1
+                path.append(node)
+                node = self.supports[node][1]
+            if node in self.supports and state.get(node) == 1 and node in path:
+                cycle = path[path.index(node):]
+                index = self.supports[cycle[0]][0]
+                found.append(Problem(f"$.objects[{index}].support", "support cycle: " + " -> ".join([*cycle, cycle[0]]), "objects must rest on the floor through a chain without loops"))
+            for p in path:
+                state[p] = 2
+        return found
+
+
+def _convert(header: BlueprintHeader, obj: BlueprintObject) -> tuple[Vec3, Quat, Vec3, float]:
+    k = UNIT_FACTORS[header.units]
+    pos: Vec3 = (obj.pose.position[0] * k, obj.pose.position[1] * k, obj.pose.position[2] * k)
+    size: Vec3 = (obj.size[0] * k, obj.size[1] * k, obj.size[2] * k)
+    q_in = obj.pose.orientation_wxyz or [1.0, 0.0, 0.0, 0.0]
+    q, norm = qnormalize((q_in[0], q_in[1], q_in[2], q_in[3]))
+    if header.up_axis == "y":
+        pos, size, q = y_up_to_z_up_point(pos), y_up_to_z_up_size(size), y_up_to_z_up_orientation(q)
+    return pos, q, size, norm
+
+
+def _write_manifest(ctx: StageContext[IngestSettings], header: BlueprintHeader, scan: _Scan,
+                    spool: IO[str], inputs: dict[str, str]) -> dict[str, Any]:
+    s = ctx.settings
+    catalog = load_catalog()
+    # scene scale: median ratio of size to prior over objects with a known category
+    ratios = array("d")
+    for line in spool:
+        obj = BlueprintObject.model_validate_json(line)
+        prior = catalog.get(obj.category)
+        if prior is not None:
+            _, _, size, _ = _convert(header, obj)
+            ratios.append(characteristic(size) / prior.scale_m)
+    median = statistics.median(ratios) if ratios else None
+    scene_scale = 1.0
+    changes: list[ScaleChange] = []
+    warnings: list[str] = []
+    if median is not None and len(ratios) >= MIN_OBJECTS_FOR_SCENE_SCALE:
+        tol = s.ingest_scale_tolerance
+        if not 1 / tol <= median <= tol:
+            scene_scale = 1.0 / median
+            changes.append(ScaleChange(target="scene", factor=round(scene_scale, 9), reason=(
+                f"objects are a median {median:.3g}x their category priors (tolerance {tol:g}x); "
+                f"the whole scene was scaled by {scene_scale:.4g} about the origin")))
+    elif median is not None:
+        warnings.append(f"only {len(ratios)} objects with a known category: scene scale not calibrated")
+
+    unknown: Counter[str] = Counter()
+    renormalised = 0
+    spool.seek(0)
+    with ctx.output.open(MANIFEST) as out:
+        head = {
+            "schema": SCENE_MANIFEST_SCHEMA, "scene_id": s.scene_id, "name": header.name,
+            "description": header.description, "license": header.license, "blueprint_sha256": inputs["input/" + BLUEPRINT],
+            "units": "m", "up_axis": "z", "object_count": scan.valid,
+        }
+        if header.robot_base is not None:
+            k = UNIT_FACTORS[header.units]
+            rb = header.robot_base.position
+            p: Vec3 = (rb[0] * k, rb[1] * k, rb[2] * k)
+            if header.up_axis == "y":
+                p = y_up_to_z_up_point(p)
+            p = (p[0] * scene_scale, p[1] * scene_scale, p[2] * scene_scale)
+            head["robot_base"] = RobotBase(position_m=round_vec(p), yaw_deg=round(header.robot_base.yaw_deg, 9)).model_dump()  # type: ignore[arg-type]
+        text = json.dumps(head, indent=2)
+        out.write((text[:-2] + ',\n  "objects": [\n').encode())
+        for n, line in enumerate(spool):
+            obj = BlueprintObject.model_validate_json(line)
+            pos, q, size, norm = _convert(header, obj)
+            if abs(norm - 1.0) > 1e-3:
+                renormalised += 1
+            pos = (pos[0] * scene_scale, pos[1] * scene_scale, pos[2] * scene_scale)
+            size = (size[0] * scene_scale, size[1] * scene_scale, size[2] * scene_scale)
+            prior = catalog.get(obj.category)
+            if prior is None:
+                unknown[obj.category] += 1
+            else:
+                r = characteristic(size) / prior.scale_m
+                if r > s.ingest_outlier_factor or r < 1 / s.ingest_outlier_factor:
+                    pos, size = scale_about_base(pos, q, size, 1.0 / r)
+                    changes.append(ScaleChange(target=obj.id, factor=round(1.0 / r, 9), reason=(
+                        f"{obj.category} is {r:.3g}x its prior size {prior.scale_m:.3g} m "
+                        f"(limit {s.ingest_outlier_factor:g}x); scaled about its base to the prior")))
+            role = prior.role if prior else "object"
+            mo = ManifestObject(
+                id=obj.id, category=obj.category, known_category=prior is not None, role=role,
+                graspable=prior.graspable if prior else False,
+                static=obj.static if obj.static is not None else role in ("support", "fixture"),
+                size_m=round_vec(size), position_m=round_vec(pos), orientation_wxyz=round_vec(q, 12),  # type: ignore[arg-type]
+                support=obj.support, material=obj.material or (prior.material if prior else "generic"),
+                mesh=obj.mesh, mesh_sha256=inputs["input/" + obj.mesh] if obj.mesh else None,
+            )
+            sep = ",\n" if n + 1 < scan.valid else "\n"
+            out.write(("    " + mo.model_dump_json() + sep).encode())
+            ctx.progress("objects written", n + 1, scan.valid)
+        for cat, count in sorted(unknown.items()):
+            warnings.append(f"unknown category {cat!r} ({count} objects): no size prior, default material 'generic'")
+        if renormalised:
+            warnings.append(f"{renormalised} orientation quaternions were not unit length and were normalised")
+        calib = Calibration(
+            source_units=header.units, unit_factor=UNIT_FACTORS[header.units], source_up_axis=header.up_axis,
+            axis_conversion="+90 deg about x (y-up to z-up)" if header.up_axis == "y" else None,
+            median_prior_ratio=round(median, 9) if median is not None else None,
+            scene_scale=round(scene_scale, 9), changes=changes,
+        )
+        tail = ',\n  "calibration": ' + calib.model_dump_json() + ',\n  "warnings": ' + json.dumps(warnings) + "\n}\n"
+        out.write(("  ]" + tail).encode())
+    for w in warnings:
+        ctx.log.warning(w)
+    for c in changes:
+        ctx.log.info("calibration: %s: %s", c.target, c.reason)
+    return {"objects": scan.valid, "scene_scale": round(scene_scale, 9), "scale_changes": len(changes),
+            "warnings": len(warnings), "unknown_categories": sorted(unknown)}

@@ -1,0 +1,98 @@
+"""Storage layout: every key the pipeline writes is built here, nowhere else.
+
+```
+scenes/<scene>/input/...                                        the blueprint (+ meshes)
+scenes/<scene>/runs/<run>/<stage>/_SUCCESS.json                 commit record (unsharded)
+scenes/<scene>/runs/<run>/<stage>/attempts/<attempt>/...        an attempt's files
+scenes/<scene>/runs/<run>/<stage>/attempts/<attempt>/_FAILURE.json
+scenes/<scene>/runs/<run>/<stage>/shards/<i>-of-<n>/_SUCCESS.json   (sharded stages)
+scenes/<scene>/runs/<run>/<stage>/shards/<i>-of-<n>/attempts/<attempt>/...
+```
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bp_sdk.ids import ID_HINT, is_valid_id
+from bp_sdk.storage.base import join
+
+SUCCESS = "_SUCCESS.json"
+FAILURE = "_FAILURE.json"
+ATTEMPTS = "attempts"
+SHARDS = "shards"
+RESERVED_NAMES = frozenset({SUCCESS, FAILURE})
+SHARD_RE = re.compile(r"^(\d{5})-of-(\d{5})$")
+
+
+def _id(kind: str, value: str) -> str:
+    if not is_valid_id(value):
+        raise ValueError(f"invalid {kind} {value[:60]!r}: {ID_HINT}")
+    return value
+
+
+def scene_dir(scene: str) -> str:
+    """``scenes/<scene>``."""
+    return join("scenes", _id("scene id", scene))
+
+
+def input_dir(scene: str) -> str:
+    """``scenes/<scene>/input`` where the blueprint and meshes live."""
+    return join(scene_dir(scene), "input")
+
+
+def run_dir(scene: str, run: str) -> str:
+    """``scenes/<scene>/runs/<run>``."""
+    return join(scene_dir(scene), "runs", _id("run id", run))
+
+
+def stage_dir(scene: str, run: str, stage: str) -> str:
+    """``scenes/<scene>/runs/<run>/<stage>``."""
+    return join(run_dir(scene, run), _id("stage", stage))
+
+
+def shard_name(index: int, count: int) -> str:
+    """``00003-of-00008``."""
+    if not 0 <= index < count <= 99_999:
+        raise ValueError(f"shard {index} of {count} is out of range")
+    return f"{index:05d}-of-{count:05d}"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What one commit record covers: a whole stage, or one shard of it."""
+
+    scene: str
+    run: str
+    stage: str
+    shard_index: int | None = None
+    shard_count: int | None = None
+
+    @property
+    def dir(self) -> str:
+        """Folder that holds the commit record and the attempts."""
+        base = stage_dir(self.scene, self.run, self.stage)
+        if self.shard_index is None or self.shard_count is None:
+            return base
+        return join(base, SHARDS, shard_name(self.shard_index, self.shard_count))
+
+    @property
+    def commit_path(self) -> str:
+        """Key of the commit record."""
+        return join(self.dir, SUCCESS)
+
+    def attempt_dir(self, attempt_id: str) -> str:
+        """Folder of one attempt's files."""
+        return join(self.dir, ATTEMPTS, _id("attempt id", attempt_id))
+
+    def failure_path(self, attempt_id: str) -> str:
+        """Key of one attempt's failure marker."""
+        return join(self.attempt_dir(attempt_id), FAILURE)
+
+    @property
+    def label(self) -> str:
+        """``stage`` or ``stage[3/8]`` for messages."""
+        if self.shard_index is None:
+            return self.stage
+        return f"{self.stage}[{self.shard_index}/{self.shard_count}]"

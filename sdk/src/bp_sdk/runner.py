@@ -1,0 +1,264 @@
+"""The job runner: settings → logging → work → commit or failure marker → exit code.
+
+Every job's ``main()`` is ``sys.exit(run_stage(MyStage()))``. The runner owns the
+commit protocol so no stage can publish outputs any other way:
+
+1. parse settings (all problems at once; exit 2 before any work),
+2. configure logging with the job's labels, redacting every secret,
+3. compute the inputs digest; a committed unit with the same digest is skipped (exit 0),
+   with a different digest is a permanent error (run id reuse), and a permanent failure
+   already recorded for the same inputs and code stops at once (exit 3),
+4. run the stage into its attempt folder, then write the commit record last,
+5. on failure write ``_FAILURE.json`` in the attempt and exit 1 / 3 / 143.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any, ClassVar, Generic, TypeVar
+
+from bp_sdk.commit import (
+    AttemptRef,
+    CommitRecord,
+    OutputWriter,
+    ShardRef,
+    check_same_inputs,
+    commit,
+    inputs_digest,
+    load_record,
+    now,
+    outputs_digest,
+)
+from bp_sdk.errors import BPError, ConfigError, ExitCode, Terminated
+from bp_sdk.logs import LogContext, configure_logging, trace_name
+from bp_sdk.markers import FailureMarker, permanent_marker_for, write_marker
+from bp_sdk.redact import Redactor, format_traceback
+from bp_sdk.settings import JobSettings, load_settings
+from bp_sdk.storage import Storage, open_storage
+from bp_sdk.version import code_version
+
+S = TypeVar("S", bound=JobSettings)
+log = logging.getLogger("bp.runner")
+
+
+@dataclass
+class StageResult:
+    """What a stage returns: a small summary and the seeds it used."""
+
+    summary: dict[str, Any] = field(default_factory=dict)
+    seeds: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class StageContext(Generic[S]):
+    """Everything a stage's ``run`` needs, built by the runner."""
+
+    settings: S
+    storage: Storage
+    unit: Any  # bp_sdk.layout.Unit
+    output: OutputWriter
+    redactor: Redactor
+    log: logging.Logger
+    partial: dict[str, Any] = field(default_factory=dict)
+    _last_progress: float = 0.0
+
+    def progress(self, what: str, done: int, total: int | None = None, every_s: float = 2.0) -> None:
+        """Log progress at most every ``every_s`` seconds (and always at the end)."""
+        t = time.monotonic()
+        finished = total is not None and done >= total
+        if not finished and t - self._last_progress < every_s:
+            return
+        self._last_progress = t
+        pct = f" ({100.0 * done / total:.0f}%)" if total else ""
+        self.log.info("%s: %d%s%s", what, done, f"/{total}" if total else "", pct,
+                      extra={"fields": {"progress": {"what": what, "done": done, "total": total}}})
+        self.partial["progress"] = {"what": what, "done": done, "total": total}
+
+
+class Stage(ABC, Generic[S]):
+    """A pipeline stage: declares its settings and inputs, and writes its outputs."""
+
+    name: ClassVar[str]
+    distribution: ClassVar[str]
+    settings_cls: type[S]
+    sharded: ClassVar[bool] = False
+
+    @abstractmethod
+    def inputs(self, settings: S, storage: Storage) -> dict[str, str]:
+        """Digest of every input (name → sha256), computed before any work."""
+
+    @abstractmethod
+    def run(self, ctx: StageContext[S]) -> StageResult:
+        """Do the work, writing outputs through ``ctx.output``."""
+
+
+class _Sigterm:
+    def __init__(self) -> None:
+        self.previous: Any = None
+
+    def install(self) -> None:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            raise Terminated("received SIGTERM (Cloud Run timeout or cancellation)")
+
+        self.previous = signal.signal(signal.SIGTERM, handler)
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
+def _labels(settings: JobSettings, stage: str, unit_label: str) -> dict[str, str]:
+    return {
+        "job": settings.cloud_run_job or f"bp-{stage}",
+        "stage": unit_label,
+        "scene": settings.scene_id,
+        "run": settings.run_id,
+        "execution": settings.cloud_run_execution,
+        "task": str(settings.cloud_run_task_index),
+        "attempt": str(settings.cloud_run_task_attempt),
+    }
+
+
+def _report_config_error(stage: str, err: ConfigError, environ: Mapping[str, str]) -> None:
+    fmt = environ.get("LOG_FORMAT", "json")
+    ctx = LogContext(labels={"job": f"bp-{stage}"})
+    configure_logging(ctx, fmt="console" if fmt == "console" else "json")
+    log.error(err.render(), extra={"fields": {"error_type": "ConfigError", "exit_code": int(ExitCode.CONFIG)}})
+
+
+def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
+    """Run ``stage`` as a job and return its exit code (never raises)."""
+    env = os.environ if environ is None else environ
+    try:
+        settings = load_settings(stage.settings_cls, env)
+    except ConfigError as err:
+        _report_config_error(stage.name, err, env)
+        return int(ExitCode.CONFIG)
+
+    from bp_sdk.layout import Unit  # noqa: PLC0415
+
+    shard = (settings.cloud_run_task_index, settings.cloud_run_task_count) if stage.sharded else (None, None)
+    unit = Unit(settings.scene_id, settings.run_id, stage.name, shard[0], shard[1])
+    redactor = Redactor(settings.secret_values())
+    ctx_log = LogContext(
+        labels=_labels(settings, stage.name, unit.label),
+        trace=trace_name(settings.trace_id, settings.google_cloud_project),
+        redactor=redactor,
+    )
+    configure_logging(ctx_log, fmt=settings.log_format, level=settings.log_level)
+    code = code_version(stage.distribution, settings.build_revision)
+    params = settings.output_params()
+    sigterm = _Sigterm()
+    sigterm.install()
+    digest: str | None = None
+    storage: Storage | None = None
+    ctx: StageContext[S] | None = None
+    try:
+        storage = open_storage(settings.storage_uri, project=settings.google_cloud_project)
+        inputs = stage.inputs(settings, storage)
+        digest = inputs_digest(stage.name, inputs, params)
+        existing = load_record(storage, unit)
+        if existing is not None:
+            check_same_inputs(existing, digest)
+            log.info("%s already committed for these inputs by attempt %s; skipping",
+                     unit.label, existing.attempt.attempt_id,
+                     extra={"fields": {"skipped": True, "inputs_digest": digest}})
+            return int(ExitCode.OK)
+        earlier = permanent_marker_for(storage, unit, digest)
+        if earlier is not None and earlier.code == code:
+            log.error("%s failed permanently for these inputs in attempt %s (%s: %s); not retrying",
+                      unit.label, earlier.attempt_id, earlier.error_type, earlier.message,
+                      extra={"fields": {"earlier_marker": unit.failure_path(earlier.attempt_id)}})
+            return int(ExitCode.PERMANENT)
+        output = OutputWriter(storage, unit, settings.attempt_id)
+        ctx = StageContext(settings, storage, unit, output, redactor, logging.getLogger(f"bp.{stage.name}"))
+        log.info("%s starting (attempt %s)", unit.label, settings.attempt_id,
+                 extra={"fields": {"inputs_digest": digest}})
+        started = time.monotonic()
+        result = stage.run(ctx)
+        record = CommitRecord(
+            stage=stage.name, scene_id=settings.scene_id, run_id=settings.run_id,
+            shard=ShardRef(index=settings.cloud_run_task_index, count=settings.cloud_run_task_count) if stage.sharded else None,
+            attempt=AttemptRef(execution=settings.cloud_run_execution, attempt=settings.cloud_run_task_attempt,
+                               attempt_id=settings.attempt_id),
+            attempt_dir=output.dir, files=dict(output.files), outputs_digest=outputs_digest(output.files),
+            inputs=inputs, inputs_digest=digest, params=redactor.value(params),
+            settings=redactor.value(settings.redacted()), code=code, seeds=result.seeds,
+            summary=redactor.value(result.summary), committed_at=now(),
+        )
+        winner = commit(storage, record)
+        took = time.monotonic() - started
+        if winner is record:
+            log.info("%s committed %d files in %.2fs", unit.label, len(record.files), took,
+                     extra={"fields": {"summary": record.summary, "duration_s": round(took, 3)}})
+        else:
+            log.info("%s was committed concurrently by attempt %s; this attempt's files are garbage",
+                     unit.label, winner.attempt.attempt_id)
+        return int(ExitCode.OK)
+    except BaseException as exc:  # noqa: BLE001 - the runner is the one place that must catch all
+        if isinstance(exc, KeyboardInterrupt):
+            exc = Terminated("interrupted (SIGINT)")
+        if isinstance(exc, SystemExit | GeneratorExit):
+            raise
+        return _fail(stage, settings, unit, storage, ctx, exc, digest, params, code, redactor)
+    finally:
+        sigterm.restore()
+
+
+def _fail(
+    stage: Stage[S],
+    settings: S,
+    unit: Any,
+    storage: Storage | None,
+    ctx: StageContext[S] | None,
+    exc: BaseException,
+    digest: str | None,
+    params: dict[str, Any],
+    code: dict[str, str],
+    redactor: Redactor,
+) -> int:
+    if isinstance(exc, BPError):
+        exit_code, permanent, next_step = exc.exit_code, exc.permanent, exc.next_step
+        message, problems = exc.message, [p.render() for p in exc.problems]
+    else:
+        exit_code, permanent = ExitCode.RETRYABLE, False
+        next_step = "Unexpected error: retry; if it persists, report it with this marker."
+        message, problems = f"{type(exc).__name__}: {exc}", []
+    marker = FailureMarker(
+        error_type=type(exc).__name__, message=redactor.text(message),
+        problems=[redactor.text(p) for p in problems], permanent=permanent, exit_code=int(exit_code),
+        stage=stage.name, scene_id=settings.scene_id, run_id=settings.run_id,
+        execution=settings.cloud_run_execution, attempt=settings.cloud_run_task_attempt,
+        attempt_id=settings.attempt_id,
+        shard={"index": settings.cloud_run_task_index, "count": settings.cloud_run_task_count} if stage.sharded else None,
+        traceback=format_traceback(type(exc), exc, exc.__traceback__, redactor),
+        inputs_digest=digest, params=redactor.value(params),
+        partial_results=redactor.value(ctx.partial if ctx else {}), next_step=next_step, code=code,
+        failed_at=now(),
+    )
+    where = ""
+    if storage is not None:
+        try:
+            where = write_marker(storage, unit, marker)
+        except Exception as werr:  # noqa: BLE001 - the marker is best effort; the exit code still tells
+            log.error("could not write the failure marker: %s", type(werr).__name__)
+    detail = "\n".join(f"  - {p}" for p in marker.problems[:50])
+    log.error("%s failed (%s, %s): %s%s", unit.label, marker.error_type,
+              "permanent" if permanent else "retryable", marker.message, f"\n{detail}" if detail else "",
+              extra={"fields": {"exit_code": int(exit_code), "marker": where, "next_step": next_step}})
+    if not isinstance(exc, BPError):
+        log.error("traceback:\n%s", marker.traceback)
+    return int(exit_code)
+
+
+def main_for(stage: Stage[Any]) -> None:
+    """Console-script body: run the stage and exit with its code."""
+    sys.exit(run_stage(stage))

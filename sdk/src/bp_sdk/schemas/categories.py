@@ -1,0 +1,48 @@
+"""The category catalog (``bp_sdk/data/categories.json``) as typed, validated data."""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from importlib import resources
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CategoryPrior(BaseModel):
+    """What a typical instance of a category looks like and does."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    typical_size_m: tuple[float, float, float]
+    role: Literal["support", "object", "fixture"]
+    graspable: bool
+    material: str
+    articulation: Literal["drawer", "door", "lid"] | None = None
+
+    @property
+    def scale_m(self) -> float:
+        """Characteristic length: geometric mean of the typical extents."""
+        x, y, z = self.typical_size_m
+        return math.cbrt(x * y * z)
+
+
+class CategoryCatalog(BaseModel):
+    """Every known category by name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    about: str = Field(alias="_about")
+    version: str
+    categories: dict[str, CategoryPrior]
+
+    def get(self, name: str) -> CategoryPrior | None:
+        """Prior of ``name`` or None if unknown."""
+        return self.categories.get(name)
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> CategoryCatalog:
+    """The packaged catalog, validated once per process."""
+    raw = resources.files("bp_sdk").joinpath("data/categories.json").read_text(encoding="utf-8")
+    return CategoryCatalog.model_validate(json.loads(raw))

@@ -1,0 +1,207 @@
+"""Settings every job shares, parsed once in ``main()`` from the environment.
+
+Every problem (missing, empty, malformed, out of range) is collected and raised as one
+:class:`~bp_sdk.errors.ConfigError` naming the environment variables, before any work.
+Booleans are parsed by pydantic only. Nothing here reads ``os.environ`` at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as _random
+from collections.abc import Mapping
+from contextvars import ContextVar
+from typing import Any, ClassVar, Literal, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
+
+from bp_sdk.errors import ConfigError, Problem
+from bp_sdk.ids import ID_HINT, Identifier
+
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("bp_environ", default=None)
+
+S = TypeVar("S", bound="JobSettings")
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' own env source, reading a given mapping instead of os.environ."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = _ENVIRON.get()
+        if environ is None:
+            environ = os.environ
+        return parse_env_vars(environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+
+def _default_execution() -> str:
+    return f"local-{_random.token_hex(4)}"
+
+
+class JobSettings(BaseSettings):
+    """Settings common to every job. Subclasses add the stage's own fields.
+
+    Field names are the environment variable names in lower case. Fields listed in
+    ``infra_fields`` describe *where/how* the job runs and are not part of the stage's
+    output-affecting parameters (see :meth:`output_params`).
+    """
+
+    model_config = SettingsConfigDict(
+        case_sensitive=False,
+        extra="ignore",
+        env_ignore_empty=False,
+        validate_default=True,
+        frozen=True,
+    )
+
+    stage_name: ClassVar[str] = "job"
+    infra_fields: ClassVar[frozenset[str]] = frozenset(
+        {
+            "storage_uri", "scene_id", "run_id", "pipeline_env", "log_format", "log_level",
+            "cloud_run_job", "cloud_run_execution", "cloud_run_task_index",
+            "cloud_run_task_count", "cloud_run_task_attempt", "trace_id",
+            "google_cloud_project", "build_revision",
+        }
+    )
+
+    storage_uri: str = Field(
+        description="Pipeline storage root: gs://bucket[/prefix] or file:///absolute/path."
+    )
+    scene_id: Identifier = Field(description="Scene to process (folder under scenes/).")
+    run_id: Identifier = Field(
+        description="Run identifier chosen by the caller; `bp` derives it from the configuration digest."
+    )
+    pipeline_env: Literal["development", "production"] = Field(
+        default="development",
+        description="production refuses environment/.env secrets and requires Secret Manager.",
+    )
+    log_format: Literal["json", "console"] = Field(
+        default="json", description="json: Cloud Logging lines; console: readable lines."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Lowest severity written."
+    )
+    cloud_run_job: str | None = Field(default=None, description="Set by Cloud Run: the job name.")
+    cloud_run_execution: Identifier = Field(
+        default_factory=_default_execution,
+        description="Set by Cloud Run: the execution id (attempt folders are named after it). Local default: local-<random>.",
+    )
+    cloud_run_task_index: int = Field(default=0, ge=0, description="Set by Cloud Run: this task's shard index.")
+    cloud_run_task_count: int = Field(default=1, ge=1, le=10_000, description="Set by Cloud Run: number of shards.")
+    cloud_run_task_attempt: int = Field(default=0, ge=0, le=100, description="Set by Cloud Run: retry attempt, 0 first.")
+    trace_id: str | None = Field(
+        default=None, description="Cloud Trace id to attach to every log line (projects/P/traces/T or T)."
+    )
+    google_cloud_project: str | None = Field(
+        default=None, description="GCP project (Secret Manager, trace names). Required in production."
+    )
+    build_revision: str = Field(
+        default="unknown", description="Source revision baked into the image; recorded in commit records."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment only: no .env file, no secrets directory for settings."""
+        return (init_settings, _MappingEnvSource(settings_cls))
+
+    @field_validator("storage_uri")
+    @classmethod
+    def _check_storage_uri(cls, value: str) -> str:
+        from bp_sdk.storage import parse_storage_uri  # noqa: PLC0415  (avoid an import cycle)
+
+        parse_storage_uri(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check_shard(self) -> JobSettings:
+        if self.cloud_run_task_index >= self.cloud_run_task_count:
+            raise ValueError(
+                f"CLOUD_RUN_TASK_INDEX ({self.cloud_run_task_index}) must be smaller than "
+                f"CLOUD_RUN_TASK_COUNT ({self.cloud_run_task_count})"
+            )
+        if self.pipeline_env == "production" and not self.google_cloud_project:
+            raise ValueError("GOOGLE_CLOUD_PROJECT is required when PIPELINE_ENV=production")
+        return self
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def attempt_id(self) -> str:
+        """Folder name of this attempt: ``<execution>-a<attempt>``."""
+        return f"{self.cloud_run_execution}-a{self.cloud_run_task_attempt}"
+
+    def secret_values(self) -> list[str]:
+        """Values of every secret field, for log and marker redaction."""
+        out = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                out.append(value.get_secret_value())
+        return out
+
+    def redacted(self) -> dict[str, Any]:
+        """Every setting by environment name, secrets replaced by ``**redacted**``."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            out[name.upper()] = "**redacted**" if isinstance(value, SecretStr) else value
+        return out
+
+    def output_params(self) -> dict[str, Any]:
+        """Settings that change the stage's output (part of the inputs digest)."""
+        return {
+            k: v
+            for k, v in self.redacted().items()
+            if k.lower() not in self.infra_fields and not isinstance(getattr(self, k.lower()), SecretStr)
+        }
+
+    @classmethod
+    def env_fields(cls) -> dict[str, FieldInfo]:
+        """Fields by environment variable name."""
+        return {name.upper(): f for name, f in cls.model_fields.items()}
+
+
+def _describe(err: Mapping[str, Any], env_name: str) -> Problem:
+    kind = str(err.get("type", ""))
+    given = err.get("input")
+    if kind == "missing":
+        return Problem(env_name, "required but not set", "set it (see .env.example)")
+    if isinstance(given, str) and given == "":
+        return Problem(env_name, "is set but empty", "give it a value or unset it to use the default")
+    shown = "**redacted**" if "secret" in env_name.lower() or "token" in env_name.lower() else repr(given)
+    msg = str(err.get("msg", "invalid"))
+    msg = msg.removeprefix("Value error, ")
+    hint = ID_HINT if kind == "string_pattern_mismatch" else ""
+    return Problem(env_name, f"{msg}; got {shown}", hint)
+
+
+def load_settings(cls: type[S], environ: Mapping[str, str] | None = None) -> S:
+    """Parse ``cls`` from ``environ`` (default ``os.environ``); raise one ConfigError listing all problems."""
+    token = _ENVIRON.set(environ)
+    try:
+        return cls()
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = err.get("loc") or ()
+            env_name = str(loc[0]).upper() if loc else "settings"
+            problems.append(_describe(err, env_name))
+        names = ", ".join(sorted({p.where for p in problems}))
+        raise ConfigError(
+            f"invalid configuration for {cls.stage_name}: {names}", problems=problems
+        ) from None
+    finally:
+        _ENVIRON.reset(token)

@@ -1,0 +1,149 @@
+"""``file://`` backend: the embedded default.
+
+Writes go to a temporary file in the target folder, are fsynced, then renamed into
+place (atomic on POSIX); create-if-absent uses ``os.link``, which fails if the target
+exists, so exactly one writer wins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from bp_sdk.errors import NotFoundError, PathError, PreconditionFailed
+from bp_sdk.storage.base import TMP_PREFIX, ObjectInfo, Storage, check_path
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalStorage(Storage):
+    """Objects are files under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        if not root.is_absolute():
+            raise PathError(f"file:// storage root must be absolute, got {root}")
+        self.root = root
+        self.uri = root.as_uri()
+
+    def _resolve(self, path: str) -> Path:
+        check_path(path)
+        full = self.root / path
+        # defence in depth: a symlink inside the root must not lead outside it
+        real_root = os.path.realpath(self.root)
+        if not os.path.realpath(full).startswith(real_root + os.sep):
+            raise PathError(f"refused storage path {path!r}: resolves outside the storage root")
+        return full
+
+    def read_bytes(self, path: str) -> bytes:
+        """Whole file content."""
+        with self.open_read(path) as f:
+            return f.read()
+
+    @contextlib.contextmanager
+    def open_read(self, path: str) -> Iterator[BinaryIO]:
+        """Open the file for reading."""
+        full = self._resolve(path)
+        try:
+            f = full.open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise NotFoundError(f"not found in storage: {path}") from None
+        with f:
+            yield f
+
+    def write_bytes(self, path: str, data: bytes) -> None:
+        """Atomic replace."""
+        with self.open_write(path) as f:
+            f.write(data)
+
+    @contextlib.contextmanager
+    def _temp(self, path: str) -> Iterator[tuple[Path, BinaryIO]]:
+        full = self._resolve(path)
+        full.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=full.parent)
+        tmp_path = Path(tmp)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                yield tmp_path, f
+                f.flush()
+                os.fsync(f.fileno())
+        finally:
+            tmp_path.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def open_write(self, path: str) -> Iterator[BinaryIO]:
+        """Write to a temp file, rename into place on success."""
+        full = self._resolve(path)
+        with self._temp(path) as (tmp, f):
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+            tmp.replace(full)
+        _fsync_dir(full.parent)
+
+    def create_if_absent(self, path: str, data: bytes) -> None:
+        """Hard-link a complete temp file into place; fails if the target exists."""
+        full = self._resolve(path)
+        with self._temp(path) as (tmp, f):
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+            try:
+                os.link(tmp, full)
+            except FileExistsError:
+                raise PreconditionFailed(f"already exists: {path}") from None
+        _fsync_dir(full.parent)
+
+    def stat(self, path: str) -> ObjectInfo | None:
+        """Size and mtime of the file."""
+        full = self._resolve(path)
+        try:
+            st = full.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not full.is_file():
+            return None
+        return ObjectInfo(path, st.st_size, datetime.fromtimestamp(st.st_mtime, tz=UTC))
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Walk the folder that holds ``prefix`` and yield matching files in key order."""
+        if prefix:
+            check_path(prefix.rstrip("/"))
+        base_key = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        base = self.root / base_key if base_key else self.root
+        if not base.is_dir():
+            return
+        found: list[ObjectInfo] = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            for name in filenames:
+                if name.startswith(TMP_PREFIX):
+                    continue
+                full = Path(dirpath) / name
+                key = full.relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    st = full.stat()
+                    found.append(ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, tz=UTC)))
+        yield from sorted(found, key=lambda i: i.path)
+
+    def delete(self, path: str) -> None:
+        """Unlink the file and prune empty parent folders up to the root."""
+        full = self._resolve(path)
+        full.unlink(missing_ok=True)
+        parent = full.parent
+        while parent != self.root and parent.is_dir():
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent

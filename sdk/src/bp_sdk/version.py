@@ -1,0 +1,23 @@
+"""Code version of a package, as recorded in commit records and lineage."""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+
+def package_version(dist: str) -> str:
+    """Installed version of distribution ``dist`` (``0+unknown`` when not installed)."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def code_version(dist: str, revision: str) -> dict[str, str]:
+    """``{"package", "version", "sdk_version", "revision"}`` for records."""
+    return {
+        "package": dist,
+        "version": package_version(dist),
+        "sdk_version": package_version("bp-sdk"),
+        "revision": revision,
+    }
