@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-
 from bp_sdk.cleanup import cleanup, parse_duration
 from bp_sdk.errors import BPError, ExitCode
 from bp_sdk.ids import ID_HINT, is_valid_id
 from bp_sdk.layout import Unit
 from bp_sdk.storage import open_storage
+from rich.console import Console
+
 from bp_cli.report import MEANING, show_unit
 from bp_cli.scenes import derive_run_id, scene_id_for, stored_digests, upload_scene
 from bp_cli.stages import available_stages, base_env, new_execution_id, run_tasks, stage_script
@@ -45,7 +45,9 @@ def _overrides(values: list[str]) -> dict[str, str]:
     for item in values:
         key, sep, value = item.partition("=")
         if not sep or not key or not key.replace("_", "").isalnum() or not key.isupper():
-            raise typer.BadParameter(f"--set wants KEY=VALUE with an upper-case settings name, got {item!r}")
+            raise typer.BadParameter(
+                f"--set wants KEY=VALUE with an upper-case settings name, got {item!r}"
+            )
         out[key] = value
     return out
 
@@ -60,11 +62,23 @@ def stages_cmd() -> None:
 @app.command("stage")
 def stage_cmd(
     name: Annotated[str, typer.Argument(help="stage to run, e.g. ingest")],
-    scene: Annotated[str, typer.Option(help="scene folder (uploaded) or the id of a scene already in storage")],
-    storage: Annotated[str | None, typer.Option(help="gs://bucket[/prefix] or file:///abs/path [default: ./bp-data]")] = None,
-    run_id: Annotated[str | None, typer.Option(help="run id [default: derived from the scene input and --set values]")] = None,
-    setting: Annotated[list[str] | None, typer.Option("--set", help="extra job setting KEY=VALUE (repeatable)")] = None,
-    tasks: Annotated[int, typer.Option(min=1, max=1000, help="parallel task processes (shards)")] = 1,
+    scene: Annotated[
+        str, typer.Option(help="scene folder (uploaded) or the id of a scene already in storage")
+    ],
+    storage: Annotated[
+        str | None,
+        typer.Option(help="gs://bucket[/prefix] or file:///abs/path [default: ./bp-data]"),
+    ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option(help="run id [default: derived from the scene input and --set values]"),
+    ] = None,
+    setting: Annotated[
+        list[str] | None, typer.Option("--set", help="extra job setting KEY=VALUE (repeatable)")
+    ] = None,
+    tasks: Annotated[
+        int, typer.Option(min=1, max=1000, help="parallel task processes (shards)")
+    ] = 1,
     log_format: Annotated[str, typer.Option(help="console or json")] = "console",
     timeout: Annotated[float, typer.Option(help="seconds before the job gets SIGTERM")] = 3600.0,
 ) -> None:
@@ -78,26 +92,41 @@ def stage_cmd(
         if folder.is_dir():
             scene_id = scene_id_for(folder)
             digests = upload_scene(store, folder, scene_id)
-            console.print(f"uploaded [bold]{folder}[/] → {store.uri}/scenes/{scene_id}/input/ ({len(digests)} files)")
+            console.print(
+                f"uploaded [bold]{folder}[/] → {store.uri}/scenes/{scene_id}/input/ ({len(digests)} files)"
+            )
         elif is_valid_id(scene):
             scene_id = scene
             digests = stored_digests(store, scene_id)
         else:
-            console.print(f"[bold red]error:[/] --scene {scene!r} is neither a folder nor a scene id ({ID_HINT})")
+            console.print(
+                f"[bold red]error:[/] --scene {scene!r} is neither a folder nor a scene id ({ID_HINT})"
+            )
             raise typer.Exit(int(ExitCode.CONFIG))
         rid = run_id or derive_run_id(digests, overrides)
         execution = new_execution_id()
-        env = base_env({
-            **overrides, "STORAGE_URI": uri, "SCENE_ID": scene_id, "RUN_ID": rid,
-            "LOG_FORMAT": log_format, "CLOUD_RUN_EXECUTION": execution, "CLOUD_RUN_TASK_ATTEMPT": "0",
-        })
-        console.print(f"running [bold]bp-{name}[/] scene={scene_id} run={rid} execution={execution} tasks={tasks}")
+        env = base_env(
+            {
+                **overrides,
+                "STORAGE_URI": uri,
+                "SCENE_ID": scene_id,
+                "RUN_ID": rid,
+                "LOG_FORMAT": log_format,
+                "CLOUD_RUN_EXECUTION": execution,
+                "CLOUD_RUN_TASK_ATTEMPT": "0",
+            }
+        )
+        console.print(
+            f"running [bold]bp-{name}[/] scene={scene_id} run={rid} execution={execution} tasks={tasks}"
+        )
         results = run_tasks(script, env, tasks, timeout)
     except BPError as err:
         raise _fail(err) from None
     worst = max(results, key=lambda r: (r.exit_code != 0, r.exit_code))
     for r in results if tasks > 1 else []:
-        console.print(f"  task {r.index}: exit {r.exit_code} ({MEANING.get(r.exit_code, 'unknown')}) in {r.seconds:.1f}s")
+        console.print(
+            f"  task {r.index}: exit {r.exit_code} ({MEANING.get(r.exit_code, 'unknown')}) in {r.seconds:.1f}s"
+        )
     for r in results:
         shard = (r.index, tasks) if tasks > 1 else (None, None)
         show_unit(console, store, Unit(scene_id, rid, name, *shard), execution)
@@ -110,20 +139,26 @@ def stage_cmd(
 @app.command("cleanup")
 def cleanup_cmd(
     storage: Annotated[str | None, typer.Option(help="storage root [default: ./bp-data]")] = None,
-    grace: Annotated[str, typer.Option(help="idle time before an uncommitted attempt is removed (s/m/h/d)")] = "24h",
+    grace: Annotated[
+        str, typer.Option(help="idle time before an uncommitted attempt is removed (s/m/h/d)")
+    ] = "24h",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="only report")] = False,
 ) -> None:
     """Remove uncommitted attempt folders older than the grace period."""
     try:
-        report = cleanup(open_storage(storage or default_storage()), parse_duration(grace), dry_run=dry_run)
+        report = cleanup(
+            open_storage(storage or default_storage()), parse_duration(grace), dry_run=dry_run
+        )
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
     except BPError as err:
         raise _fail(err) from None
     verb = "would remove" if dry_run else "removed"
-    console.print(f"{verb} {len(report.removed)} attempt folders ({report.removed_files} files, "
-                  f"{report.removed_bytes:,} bytes); kept {report.committed_attempts} committed, "
-                  f"{len(report.kept_recent)} recent")
+    console.print(
+        f"{verb} {len(report.removed)} attempt folders ({report.removed_files} files, "
+        f"{report.removed_bytes:,} bytes); kept {report.committed_attempts} committed, "
+        f"{len(report.kept_recent)} recent"
+    )
 
 
 def main() -> None:  # pragma: no cover - console script shim

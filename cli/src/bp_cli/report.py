@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.table import Table
-
 from bp_sdk.commit import load_record
 from bp_sdk.errors import ExitCode
 from bp_sdk.layout import Unit
 from bp_sdk.markers import list_markers
 from bp_sdk.storage import Storage
+from rich.console import Console
+from rich.table import Table
 
 MEANING = {
     int(ExitCode.OK): "ok",
@@ -39,7 +38,9 @@ def show_unit(console: Console, storage: Storage, unit: Unit, execution: str) ->
     if not markers:
         return
     m = markers[-1]
-    console.print(f"[bold red]{unit.label} failed[/] ({'permanent' if m.permanent else 'retryable'}): {m.error_type}")
+    console.print(
+        f"[bold red]{unit.label} failed[/] ({'permanent' if m.permanent else 'retryable'}): {m.error_type}"
+    )
     console.print(m.message)
     for p in m.problems[:100]:
         console.print(f"  • {p}", markup=False)

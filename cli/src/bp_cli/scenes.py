@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bp_sdk.digest import sha256_json, sha256_stream
-from bp_sdk.errors import ConfigError, InputError, Problem
+from bp_sdk.errors import ConfigError, InputError, PathError, Problem
 from bp_sdk.ids import ID_HINT, is_valid_id
 from bp_sdk.layout import input_dir
 from bp_sdk.storage import Storage, check_path, join
-from bp_sdk.errors import PathError
 
 BLUEPRINT = "scene.json"
 
@@ -25,7 +24,13 @@ def local_files(folder: Path) -> dict[str, Path]:
             continue
         rel = path.relative_to(folder).as_posix()
         if path.is_symlink() and not path.resolve().is_relative_to(root):
-            problems.append(Problem(rel, "symbolic link pointing outside the scene folder", "copy the file in instead"))
+            problems.append(
+                Problem(
+                    rel,
+                    "symbolic link pointing outside the scene folder",
+                    "copy the file in instead",
+                )
+            )
             continue
         try:
             check_path(rel)
@@ -34,9 +39,13 @@ def local_files(folder: Path) -> dict[str, Path]:
             continue
         out[rel] = path
     if problems:
-        raise InputError(f"scene folder {folder.name!r} has files that cannot be uploaded", problems=problems)
+        raise InputError(
+            f"scene folder {folder.name!r} has files that cannot be uploaded", problems=problems
+        )
     if BLUEPRINT not in out:
-        raise ConfigError(f"{folder} has no {BLUEPRINT}; a scene folder holds scene.json (+ meshes)")
+        raise ConfigError(
+            f"{folder} has no {BLUEPRINT}; a scene folder holds scene.json (+ meshes)"
+        )
     return out
 
 
@@ -61,7 +70,7 @@ def upload_scene(storage: Storage, folder: Path, scene_id: str) -> dict[str, str
             while chunk := src.read(1 << 20):
                 dst.write(chunk)
     for info in list(storage.list(prefix)):
-        if info.path[len(prefix):] not in files:
+        if info.path[len(prefix) :] not in files:
             storage.delete(info.path)
     return digests
 
@@ -72,7 +81,7 @@ def stored_digests(storage: Storage, scene_id: str) -> dict[str, str]:
     out = {}
     for info in storage.list(prefix):
         with storage.open_read(info.path) as f:
-            out["input/" + info.path[len(prefix):]] = sha256_stream(f)[0]
+            out["input/" + info.path[len(prefix) :]] = sha256_stream(f)[0]
     if "input/" + BLUEPRINT not in out:
         raise ConfigError(
             f"scene {scene_id!r} has no input in storage ({prefix}{BLUEPRINT}); pass the scene folder instead of its id"

@@ -35,7 +35,9 @@ def stage_script(name: str) -> Path:
     """Path of ``bp-<name>``; a clear error listing valid names if unknown."""
     names = available_stages()
     if name not in names:
-        raise ConfigError(f"unknown stage {name!r}; installed stages: {', '.join(names) or '(none)'}")
+        raise ConfigError(
+            f"unknown stage {name!r}; installed stages: {', '.join(names) or '(none)'}"
+        )
     local = Path(sys.executable).parent / f"bp-{name}"
     if local.exists():
         return local
@@ -59,7 +61,9 @@ class TaskResult:
     seconds: float
 
 
-def run_tasks(script: Path, env: Mapping[str, str], count: int, timeout_s: float) -> list[TaskResult]:
+def run_tasks(
+    script: Path, env: Mapping[str, str], count: int, timeout_s: float
+) -> list[TaskResult]:
     """Run ``count`` task processes in parallel (index 0..count-1) and wait for all."""
     procs: list[tuple[int, subprocess.Popen[bytes], float]] = []
     for index in range(count):
@@ -74,13 +78,17 @@ def run_tasks(script: Path, env: Mapping[str, str], count: int, timeout_s: float
         try:
             code = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGTERM)  # like Cloud Run: SIGTERM first, the job writes its marker
+            proc.send_signal(
+                signal.SIGTERM
+            )  # like Cloud Run: SIGTERM first, the job writes its marker
             try:
                 code = proc.wait(timeout=TERM_GRACE_S)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 code = proc.wait(timeout=TERM_GRACE_S)
-        results.append(TaskResult(index, code if code >= 0 else 128 - code, time.monotonic() - started))
+        results.append(
+            TaskResult(index, code if code >= 0 else 128 - code, time.monotonic() - started)
+        )
     return results
 
 

@@ -91,10 +91,16 @@ def cleanup(
             report.removed_bytes += f.size
             if not dry_run:
                 storage.delete(f.path)
-    log.info("cleanup: %d uncommitted attempt folders %s, %d committed kept, %d too recent",
-             len(report.removed), "would be removed" if dry_run else "removed",
-             report.committed_attempts, len(report.kept_recent),
-             extra={"fields": {"removed_files": report.removed_files, "removed_bytes": report.removed_bytes}})
+    log.info(
+        "cleanup: %d uncommitted attempt folders %s, %d committed kept, %d too recent",
+        len(report.removed),
+        "would be removed" if dry_run else "removed",
+        report.committed_attempts,
+        len(report.kept_recent),
+        extra={
+            "fields": {"removed_files": report.removed_files, "removed_bytes": report.removed_bytes}
+        },
+    )
     return report
 
 
@@ -102,7 +108,9 @@ def parse_duration(text: str) -> timedelta:
     """``90s``, ``30m``, ``24h`` or ``7d``."""
     units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
     if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
-        raise ValueError(f"invalid duration {text!r}: use a whole number followed by s, m, h or d (e.g. 24h)")
+        raise ValueError(
+            f"invalid duration {text!r}: use a whole number followed by s, m, h or d (e.g. 24h)"
+        )
     return timedelta(**{units[text[-1]]: int(text[:-1])})
 
 
@@ -110,14 +118,22 @@ def main(argv: list[str] | None = None) -> None:
     """``bp-cleanup --storage URI [--grace 24h] [--dry-run]`` (also run by ``bp cleanup``)."""
     parser = argparse.ArgumentParser(prog="bp-cleanup", description=__doc__)
     parser.add_argument("--storage", required=True, help="gs://bucket[/prefix] or file:///abs/path")
-    parser.add_argument("--grace", default="24h", type=parse_duration, help="idle time before removal (24h)")
+    parser.add_argument(
+        "--grace", default="24h", type=parse_duration, help="idle time before removal (24h)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="only report what would be removed")
-    parser.add_argument("--remove-markers", action="store_true", help="also remove _FAILURE.json files")
+    parser.add_argument(
+        "--remove-markers", action="store_true", help="also remove _FAILURE.json files"
+    )
     args = parser.parse_args(argv)
     configure_logging(LogContext(labels={"job": "bp-cleanup"}), fmt="console")
     try:
-        cleanup(open_storage(args.storage), args.grace, dry_run=args.dry_run,
-                keep_markers=not args.remove_markers)
+        cleanup(
+            open_storage(args.storage),
+            args.grace,
+            dry_run=args.dry_run,
+            keep_markers=not args.remove_markers,
+        )
     except BPError as err:
         log.error("cleanup failed: %s", err.render())  # noqa: TRY400 - no traceback for callers
         sys.exit(int(err.exit_code))

@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, BinaryIO, Literal, TypeVar
+from typing import Any, BinaryIO, Final, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -23,7 +23,7 @@ from bp_sdk.layout import RESERVED_NAMES, SHARD_RE, SHARDS, SUCCESS, Unit, stage
 from bp_sdk.storage import Storage, check_path, join
 
 M = TypeVar("M", bound=BaseModel)
-COMMIT_SCHEMA = "bp.commit/v1"
+COMMIT_SCHEMA: Final = "bp.commit/v1"
 
 
 class FileEntry(BaseModel):
@@ -150,9 +150,13 @@ class OutputWriter:
 def commit(storage: Storage, record: CommitRecord) -> CommitRecord:
     """Write the record create-if-absent. If another attempt committed first, accept
     its record when the inputs agree; otherwise the run id was reused: permanent error."""
-    unit = Unit(record.scene_id, record.run_id, record.stage,
-                record.shard.index if record.shard else None,
-                record.shard.count if record.shard else None)
+    unit = Unit(
+        record.scene_id,
+        record.run_id,
+        record.stage,
+        record.shard.index if record.shard else None,
+        record.shard.count if record.shard else None,
+    )
     try:
         storage.create_if_absent(unit.commit_path, record.to_bytes())
     except PreconditionFailed:
@@ -184,7 +188,9 @@ def load_record(storage: Storage, unit: Unit) -> CommitRecord | None:
     try:
         return CommitRecord.model_validate_json(raw)
     except ValidationError as exc:
-        raise PermanentError(f"commit record {unit.commit_path} is malformed: {exc.error_count()} errors") from None
+        raise PermanentError(
+            f"commit record {unit.commit_path} is malformed: {exc.error_count()} errors"
+        ) from None
 
 
 class CommittedUnit:
@@ -231,7 +237,9 @@ class CommittedUnit:
         return model.model_validate_json(self.read_bytes(name))
 
 
-def read_committed(storage: Storage, scene: str, run: str, stage: str) -> list[CommittedUnit] | None:
+def read_committed(
+    storage: Storage, scene: str, run: str, stage: str
+) -> list[CommittedUnit] | None:
     """Committed units of a stage (one, or every shard), or None while incomplete."""
     whole = load_record(storage, Unit(scene, run, stage))
     if whole is not None:
@@ -268,7 +276,20 @@ def now() -> datetime:
 
 
 __all__ = [
-    "SUCCESS", "AttemptRef", "CommitRecord", "CommittedUnit", "FileEntry", "OutputWriter",
-    "ShardRef", "canonical_json", "check_same_inputs", "commit", "inputs_digest", "load_record",
-    "now", "outputs_digest", "read_committed", "require_committed",
+    "SUCCESS",
+    "AttemptRef",
+    "CommitRecord",
+    "CommittedUnit",
+    "FileEntry",
+    "OutputWriter",
+    "ShardRef",
+    "canonical_json",
+    "check_same_inputs",
+    "commit",
+    "inputs_digest",
+    "load_record",
+    "now",
+    "outputs_digest",
+    "read_committed",
+    "require_committed",
 ]

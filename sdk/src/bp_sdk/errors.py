@@ -113,18 +113,20 @@ class NotFoundError(PermanentError):
     """A required object does not exist in storage."""
 
 
-class PreconditionFailed(BPError):
+class PreconditionFailed(BPError):  # noqa: N818 - named like the HTTP 412 it mirrors
     """A create-if-absent write found the object already there."""
 
     exit_code = ExitCode.PERMANENT
     permanent = True
 
 
-class Terminated(BPError):
+class Terminated(BPError):  # noqa: N818 - a signal, not a bug
     """SIGTERM arrived (Cloud Run timeout or cancel). Exit 143, retryable."""
 
     exit_code = ExitCode.SIGTERM
-    next_step = "The task was stopped from outside (timeout or cancel); raise the task timeout or retry."
+    next_step = (
+        "The task was stopped from outside (timeout or cancel); raise the task timeout or retry."
+    )
 
 
 def raise_if_problems(
@@ -133,4 +135,6 @@ def raise_if_problems(
     """Raise ``error`` with every collected problem, or return if there are none."""
     found = list(problems)
     if found:
-        raise error(f"{headline} ({len(found)} problem{'s' if len(found) != 1 else ''})", problems=found)
+        raise error(
+            f"{headline} ({len(found)} problem{'s' if len(found) != 1 else ''})", problems=found
+        )

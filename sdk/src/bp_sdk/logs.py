@@ -63,7 +63,9 @@ class CloudJsonFormatter(logging.Formatter):
         entry: dict[str, Any] = {
             "severity": _SEVERITY.get(record.levelno, "DEFAULT"),
             "message": message,
-            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat().replace("+00:00", "Z"),
+            "time": datetime.fromtimestamp(record.created, tz=UTC)
+            .isoformat()
+            .replace("+00:00", "Z"),
             "logger": record.name,
             "logging.googleapis.com/labels": dict(self.ctx.labels),
             "logging.googleapis.com/sourceLocation": {

@@ -8,7 +8,7 @@ to do next. Markers belong to their attempt; a commit record always outranks the
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -16,7 +16,7 @@ from bp_sdk.errors import NotFoundError
 from bp_sdk.layout import ATTEMPTS, FAILURE, Unit
 from bp_sdk.storage import Storage, join
 
-MARKER_SCHEMA = "bp.failure/v1"
+MARKER_SCHEMA: Final = "bp.failure/v1"
 
 
 class FailureMarker(BaseModel):

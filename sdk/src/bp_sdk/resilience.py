@@ -22,6 +22,7 @@ from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception_type,
+    retry_if_not_exception_type,
     stop_after_attempt,
     stop_after_delay,
     wait_random_exponential,
@@ -51,7 +52,9 @@ class CallLedger:
     def add(self, service: str, *, attempts: int, ok: bool, seconds: float, cost: float) -> None:
         """Record one guarded call."""
         with self._lock:
-            row = self.calls.setdefault(service, {"calls": 0, "attempts": 0, "failures": 0, "seconds": 0.0, "cost": 0.0})
+            row = self.calls.setdefault(
+                service, {"calls": 0, "attempts": 0, "failures": 0, "seconds": 0.0, "cost": 0.0}
+            )
             row["calls"] += 1
             row["attempts"] += attempts
             row["failures"] += 0 if ok else 1
@@ -79,7 +82,12 @@ class Policy:
 class Guard:
     """Wraps calls to one service with every protection in :class:`Policy`."""
 
-    def __init__(self, policy: Policy, ledger: CallLedger | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        policy: Policy,
+        ledger: CallLedger | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.policy = policy
         self.ledger = ledger or CallLedger()
         self._sleep = sleep
@@ -95,7 +103,9 @@ class Guard:
     def _acquire(self, deadline: float) -> None:
         while not self._limiter.hit(self._rate, self.policy.service):
             if time.monotonic() >= deadline:
-                raise RateLimitedError(f"{self.policy.service}: rate limit of {self.policy.rate_per_s}/s reached")
+                raise RateLimitedError(
+                    f"{self.policy.service}: rate limit of {self.policy.rate_per_s}/s reached"
+                )
             self._sleep(0.05)
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -114,13 +124,16 @@ class Guard:
             try:
                 result: T = self.breaker.call(fn, *args, timeout=p.timeout_s, **kwargs)
             except pybreaker.CircuitBreakerError:
-                raise CircuitOpenError(f"{p.service}: circuit open after repeated failures") from None
+                raise CircuitOpenError(
+                    f"{p.service}: circuit open after repeated failures"
+                ) from None
             return result
 
         retrying = Retrying(
             stop=stop_after_attempt(p.max_attempts) | stop_after_delay(p.deadline_s),
             wait=wait_random_exponential(multiplier=p.backoff_initial_s, max=p.backoff_max_s),
-            retry=retry_if_exception_type(p.retry_on) & ~retry_if_exception_type(CircuitOpenError),
+            retry=retry_if_exception_type(p.retry_on)
+            & retry_if_not_exception_type(CircuitOpenError),
             before=before,
             sleep=self._sleep,
             reraise=True,
@@ -131,5 +144,10 @@ class Guard:
             ok = True
             return result
         finally:
-            self.ledger.add(p.service, attempts=attempts, ok=ok, seconds=time.monotonic() - started,
-                            cost=p.cost_per_call * attempts)
+            self.ledger.add(
+                p.service,
+                attempts=attempts,
+                ok=ok,
+                seconds=time.monotonic() - started,
+                cost=p.cost_per_call * attempts,
+            )

@@ -70,7 +70,9 @@ class StageContext(Generic[S]):
     partial: dict[str, Any] = field(default_factory=dict)
     _last_progress: float = 0.0
 
-    def progress(self, what: str, done: int, total: int | None = None, every_s: float = 2.0) -> None:
+    def progress(
+        self, what: str, done: int, total: int | None = None, every_s: float = 2.0
+    ) -> None:
         """Log progress at most every ``every_s`` seconds (and always at the end)."""
         t = time.monotonic()
         finished = total is not None and done >= total
@@ -78,8 +80,14 @@ class StageContext(Generic[S]):
             return
         self._last_progress = t
         pct = f" ({100.0 * done / total:.0f}%)" if total else ""
-        self.log.info("%s: %d%s%s", what, done, f"/{total}" if total else "", pct,
-                      extra={"fields": {"progress": {"what": what, "done": done, "total": total}}})
+        self.log.info(
+            "%s: %d%s%s",
+            what,
+            done,
+            f"/{total}" if total else "",
+            pct,
+            extra={"fields": {"progress": {"what": what, "done": done, "total": total}}},
+        )
         self.partial["progress"] = {"what": what, "done": done, "total": total}
 
 
@@ -131,7 +139,10 @@ def _report_config_error(stage: str, err: ConfigError, environ: Mapping[str, str
     fmt = environ.get("LOG_FORMAT", "json")
     ctx = LogContext(labels={"job": f"bp-{stage}"})
     configure_logging(ctx, fmt="console" if fmt == "console" else "json")
-    log.error(err.render(), extra={"fields": {"error_type": "ConfigError", "exit_code": int(ExitCode.CONFIG)}})
+    log.error(
+        err.render(),
+        extra={"fields": {"error_type": "ConfigError", "exit_code": int(ExitCode.CONFIG)}},
+    )
 
 
 def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
@@ -145,7 +156,11 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
 
     from bp_sdk.layout import Unit  # noqa: PLC0415
 
-    shard = (settings.cloud_run_task_index, settings.cloud_run_task_count) if stage.sharded else (None, None)
+    shard = (
+        (settings.cloud_run_task_index, settings.cloud_run_task_count)
+        if stage.sharded
+        else (None, None)
+    )
     unit = Unit(settings.scene_id, settings.run_id, stage.name, shard[0], shard[1])
     redactor = Redactor(settings.secret_values())
     ctx_log = LogContext(
@@ -168,42 +183,78 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
         existing = load_record(storage, unit)
         if existing is not None:
             check_same_inputs(existing, digest)
-            log.info("%s already committed for these inputs by attempt %s; skipping",
-                     unit.label, existing.attempt.attempt_id,
-                     extra={"fields": {"skipped": True, "inputs_digest": digest}})
+            log.info(
+                "%s already committed for these inputs by attempt %s; skipping",
+                unit.label,
+                existing.attempt.attempt_id,
+                extra={"fields": {"skipped": True, "inputs_digest": digest}},
+            )
             return int(ExitCode.OK)
         earlier = permanent_marker_for(storage, unit, digest)
         if earlier is not None and earlier.code == code:
-            log.error("%s failed permanently for these inputs in attempt %s (%s: %s); not retrying",
-                      unit.label, earlier.attempt_id, earlier.error_type, earlier.message,
-                      extra={"fields": {"earlier_marker": unit.failure_path(earlier.attempt_id)}})
+            log.error(
+                "%s failed permanently for these inputs in attempt %s (%s: %s); not retrying",
+                unit.label,
+                earlier.attempt_id,
+                earlier.error_type,
+                earlier.message,
+                extra={"fields": {"earlier_marker": unit.failure_path(earlier.attempt_id)}},
+            )
             return int(ExitCode.PERMANENT)
         output = OutputWriter(storage, unit, settings.attempt_id)
-        ctx = StageContext(settings, storage, unit, output, redactor, logging.getLogger(f"bp.{stage.name}"))
-        log.info("%s starting (attempt %s)", unit.label, settings.attempt_id,
-                 extra={"fields": {"inputs_digest": digest}})
+        ctx = StageContext(
+            settings, storage, unit, output, redactor, logging.getLogger(f"bp.{stage.name}")
+        )
+        log.info(
+            "%s starting (attempt %s)",
+            unit.label,
+            settings.attempt_id,
+            extra={"fields": {"inputs_digest": digest}},
+        )
         started = time.monotonic()
         result = stage.run(ctx)
         record = CommitRecord(
-            stage=stage.name, scene_id=settings.scene_id, run_id=settings.run_id,
-            shard=ShardRef(index=settings.cloud_run_task_index, count=settings.cloud_run_task_count) if stage.sharded else None,
-            attempt=AttemptRef(execution=settings.cloud_run_execution, attempt=settings.cloud_run_task_attempt,
-                               attempt_id=settings.attempt_id),
-            attempt_dir=output.dir, files=dict(output.files), outputs_digest=outputs_digest(output.files),
-            inputs=inputs, inputs_digest=digest, params=redactor.value(params),
-            settings=redactor.value(settings.redacted()), code=code, seeds=result.seeds,
-            summary=redactor.value(result.summary), committed_at=now(),
+            stage=stage.name,
+            scene_id=settings.scene_id,
+            run_id=settings.run_id,
+            shard=ShardRef(index=settings.cloud_run_task_index, count=settings.cloud_run_task_count)
+            if stage.sharded
+            else None,
+            attempt=AttemptRef(
+                execution=settings.cloud_run_execution,
+                attempt=settings.cloud_run_task_attempt,
+                attempt_id=settings.attempt_id,
+            ),
+            attempt_dir=output.dir,
+            files=dict(output.files),
+            outputs_digest=outputs_digest(output.files),
+            inputs=inputs,
+            inputs_digest=digest,
+            params=redactor.value(params),
+            settings=redactor.value(settings.redacted()),
+            code=code,
+            seeds=result.seeds,
+            summary=redactor.value(result.summary),
+            committed_at=now(),
         )
         winner = commit(storage, record)
         took = time.monotonic() - started
         if winner is record:
-            log.info("%s committed %d files in %.2fs", unit.label, len(record.files), took,
-                     extra={"fields": {"summary": record.summary, "duration_s": round(took, 3)}})
+            log.info(
+                "%s committed %d files in %.2fs",
+                unit.label,
+                len(record.files),
+                took,
+                extra={"fields": {"summary": record.summary, "duration_s": round(took, 3)}},
+            )
         else:
-            log.info("%s was committed concurrently by attempt %s; this attempt's files are garbage",
-                     unit.label, winner.attempt.attempt_id)
+            log.info(
+                "%s was committed concurrently by attempt %s; this attempt's files are garbage",
+                unit.label,
+                winner.attempt.attempt_id,
+            )
         return int(ExitCode.OK)
-    except BaseException as exc:  # noqa: BLE001 - the runner is the one place that must catch all
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             exc = Terminated("interrupted (SIGINT)")
         if isinstance(exc, SystemExit | GeneratorExit):
@@ -233,15 +284,26 @@ def _fail(
         next_step = "Unexpected error: retry; if it persists, report it with this marker."
         message, problems = f"{type(exc).__name__}: {exc}", []
     marker = FailureMarker(
-        error_type=type(exc).__name__, message=redactor.text(message),
-        problems=[redactor.text(p) for p in problems], permanent=permanent, exit_code=int(exit_code),
-        stage=stage.name, scene_id=settings.scene_id, run_id=settings.run_id,
-        execution=settings.cloud_run_execution, attempt=settings.cloud_run_task_attempt,
+        error_type=type(exc).__name__,
+        message=redactor.text(message),
+        problems=[redactor.text(p) for p in problems],
+        permanent=permanent,
+        exit_code=int(exit_code),
+        stage=stage.name,
+        scene_id=settings.scene_id,
+        run_id=settings.run_id,
+        execution=settings.cloud_run_execution,
+        attempt=settings.cloud_run_task_attempt,
         attempt_id=settings.attempt_id,
-        shard={"index": settings.cloud_run_task_index, "count": settings.cloud_run_task_count} if stage.sharded else None,
+        shard={"index": settings.cloud_run_task_index, "count": settings.cloud_run_task_count}
+        if stage.sharded
+        else None,
         traceback=format_traceback(type(exc), exc, exc.__traceback__, redactor),
-        inputs_digest=digest, params=redactor.value(params),
-        partial_results=redactor.value(ctx.partial if ctx else {}), next_step=next_step, code=code,
+        inputs_digest=digest,
+        params=redactor.value(params),
+        partial_results=redactor.value(ctx.partial if ctx else {}),
+        next_step=next_step,
+        code=code,
         failed_at=now(),
     )
     where = ""
@@ -249,11 +311,17 @@ def _fail(
         try:
             where = write_marker(storage, unit, marker)
         except Exception as werr:  # noqa: BLE001 - the marker is best effort; the exit code still tells
-            log.error("could not write the failure marker: %s", type(werr).__name__)
+            log.error("could not write the failure marker: %s", type(werr).__name__)  # noqa: TRY400
     detail = "\n".join(f"  - {p}" for p in marker.problems[:50])
-    log.error("%s failed (%s, %s): %s%s", unit.label, marker.error_type,
-              "permanent" if permanent else "retryable", marker.message, f"\n{detail}" if detail else "",
-              extra={"fields": {"exit_code": int(exit_code), "marker": where, "next_step": next_step}})
+    log.error(
+        "%s failed (%s, %s): %s%s",
+        unit.label,
+        marker.error_type,
+        "permanent" if permanent else "retryable",
+        marker.message,
+        f"\n{detail}" if detail else "",
+        extra={"fields": {"exit_code": int(exit_code), "marker": where, "next_step": next_step}},
+    )
     if not isinstance(exc, BPError):
         log.error("traceback:\n%s", marker.traceback)
     return int(exit_code)

@@ -57,7 +57,9 @@ class Secrets:
         client_factory: Callable[[], Any] | None = None,
     ) -> None:
         if production and not project:
-            raise ConfigError("GOOGLE_CLOUD_PROJECT is required in production to read Secret Manager")
+            raise ConfigError(
+                "GOOGLE_CLOUD_PROJECT is required in production to read Secret Manager"
+            )
         self.production = production
         self.project = project
         self.redactor = redactor
@@ -110,7 +112,9 @@ class Secrets:
                 next_step="Grant roles/secretmanager.secretAccessor on the secret to the job's service account.",
             ) from None
         except gexc.GoogleAPICallError as exc:
-            raise RetryableError(f"Secret Manager call failed for {name!r}: {type(exc).__name__}") from None
+            raise RetryableError(
+                f"Secret Manager call failed for {name!r}: {type(exc).__name__}"
+            ) from None
         value: str = response.payload.data.decode("utf-8")
         return value
 

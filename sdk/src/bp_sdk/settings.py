@@ -38,7 +38,9 @@ class _MappingEnvSource(EnvSettingsSource):
         environ = _ENVIRON.get()
         if environ is None:
             environ = os.environ
-        return parse_env_vars(environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+        return parse_env_vars(
+            environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )
 
 
 def _default_execution() -> str:
@@ -64,10 +66,20 @@ class JobSettings(BaseSettings):
     stage_name: ClassVar[str] = "job"
     infra_fields: ClassVar[frozenset[str]] = frozenset(
         {
-            "storage_uri", "scene_id", "run_id", "pipeline_env", "log_format", "log_level",
-            "cloud_run_job", "cloud_run_execution", "cloud_run_task_index",
-            "cloud_run_task_count", "cloud_run_task_attempt", "trace_id",
-            "google_cloud_project", "build_revision",
+            "storage_uri",
+            "scene_id",
+            "run_id",
+            "pipeline_env",
+            "log_format",
+            "log_level",
+            "cloud_run_job",
+            "cloud_run_execution",
+            "cloud_run_task_index",
+            "cloud_run_task_count",
+            "cloud_run_task_attempt",
+            "trace_id",
+            "google_cloud_project",
+            "build_revision",
         }
     )
 
@@ -93,17 +105,26 @@ class JobSettings(BaseSettings):
         default_factory=_default_execution,
         description="Set by Cloud Run: the execution id (attempt folders are named after it). Local default: local-<random>.",
     )
-    cloud_run_task_index: int = Field(default=0, ge=0, description="Set by Cloud Run: this task's shard index.")
-    cloud_run_task_count: int = Field(default=1, ge=1, le=10_000, description="Set by Cloud Run: number of shards.")
-    cloud_run_task_attempt: int = Field(default=0, ge=0, le=100, description="Set by Cloud Run: retry attempt, 0 first.")
+    cloud_run_task_index: int = Field(
+        default=0, ge=0, description="Set by Cloud Run: this task's shard index."
+    )
+    cloud_run_task_count: int = Field(
+        default=1, ge=1, le=10_000, description="Set by Cloud Run: number of shards."
+    )
+    cloud_run_task_attempt: int = Field(
+        default=0, ge=0, le=100, description="Set by Cloud Run: retry attempt, 0 first."
+    )
     trace_id: str | None = Field(
-        default=None, description="Cloud Trace id to attach to every log line (projects/P/traces/T or T)."
+        default=None,
+        description="Cloud Trace id to attach to every log line (projects/P/traces/T or T).",
     )
     google_cloud_project: str | None = Field(
-        default=None, description="GCP project (Secret Manager, trace names). Required in production."
+        default=None,
+        description="GCP project (Secret Manager, trace names). Required in production.",
     )
     build_revision: str = Field(
-        default="unknown", description="Source revision baked into the image; recorded in commit records."
+        default="unknown",
+        description="Source revision baked into the image; recorded in commit records.",
     )
 
     @classmethod
@@ -165,7 +186,8 @@ class JobSettings(BaseSettings):
         return {
             k: v
             for k, v in self.redacted().items()
-            if k.lower() not in self.infra_fields and not isinstance(getattr(self, k.lower()), SecretStr)
+            if k.lower() not in self.infra_fields
+            and not isinstance(getattr(self, k.lower()), SecretStr)
         }
 
     @classmethod
@@ -180,8 +202,14 @@ def _describe(err: Mapping[str, Any], env_name: str) -> Problem:
     if kind == "missing":
         return Problem(env_name, "required but not set", "set it (see .env.example)")
     if isinstance(given, str) and given == "":
-        return Problem(env_name, "is set but empty", "give it a value or unset it to use the default")
-    shown = "**redacted**" if "secret" in env_name.lower() or "token" in env_name.lower() else repr(given)
+        return Problem(
+            env_name, "is set but empty", "give it a value or unset it to use the default"
+        )
+    shown = (
+        "**redacted**"
+        if "secret" in env_name.lower() or "token" in env_name.lower()
+        else repr(given)
+    )
     msg = str(err.get("msg", "invalid"))
     msg = msg.removeprefix("Value error, ")
     hint = ID_HINT if kind == "string_pattern_mismatch" else ""

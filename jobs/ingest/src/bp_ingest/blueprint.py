@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
-
 from bp_sdk.errors import Problem
 from bp_sdk.ids import ID_HINT, ID_PATTERN
 from bp_sdk.storage import check_path
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -133,7 +139,10 @@ def problems_from(exc: ValidationError, base: str, model: type[BaseModel]) -> li
             msg, hint = "required key is missing", _HINTS.get(field, "add it")
         elif kind == "extra_forbidden":
             allowed = ", ".join(model.model_fields) if len(loc) == 1 else "see docs/BLUEPRINT.md"
-            msg, hint = f"unknown key {field!r}", f"remove it or fix its spelling; allowed keys: {allowed}"
+            msg, hint = (
+                f"unknown key {field!r}",
+                f"remove it or fix its spelling; allowed keys: {allowed}",
+            )
         else:
             msg = err["msg"].removeprefix("Value error, ") + f"; got {_shown(err.get('input'))}"
             hint = _HINTS.get(field, "")
@@ -145,7 +154,13 @@ def validate_object(raw: Any, index: int) -> tuple[BlueprintObject | None, list[
     """Validate one raw object; return it or its problems."""
     where = f"$.objects[{index}]"
     if not isinstance(raw, dict):
-        return None, [Problem(where, f"expected a JSON object, got {type(raw).__name__}", "each item of objects is {\"id\": ..., ...}")]
+        return None, [
+            Problem(
+                where,
+                f"expected a JSON object, got {type(raw).__name__}",
+                'each item of objects is {"id": ..., ...}',
+            )
+        ]
     try:
         return BlueprintObject.model_validate(raw), []
     except ValidationError as exc:

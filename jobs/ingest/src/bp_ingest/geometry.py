@@ -89,5 +89,5 @@ def scale_about_base(position: Vec3, q: Quat, size: Vec3, factor: float) -> tupl
 
 
 def round_vec(v: tuple[float, ...], digits: int = 9) -> tuple[float, ...]:
-    """Round for stable, byte-identical output (−0.0 becomes 0.0)."""
+    """Round for stable, byte-identical output (-0.0 becomes 0.0)."""
     return tuple(round(c, digits) + 0.0 for c in v)

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 import ijson
-
 from bp_sdk.errors import Problem
 
 MAX_DEPTH = 16
@@ -79,7 +78,13 @@ class _Builder:
         if event == "map_key":
             top = self.stack[-1]
             if value in top:
-                self.problems.append(Problem(self.where, f"duplicate key {value!r}", "each key may appear once per object"))
+                self.problems.append(
+                    Problem(
+                        self.where,
+                        f"duplicate key {value!r}",
+                        "each key may appear once per object",
+                    )
+                )
             self.keys[-1] = value
         elif event in ("start_map", "start_array"):
             self.stack.append({} if event == "start_map" else [])
@@ -90,12 +95,20 @@ class _Builder:
             self._put(done)
         else:
             if isinstance(value, str) and len(value) > MAX_STRING:
-                self.problems.append(Problem(self.where, f"a string is {len(value)} characters long (limit {MAX_STRING})", "shorten it"))
+                self.problems.append(
+                    Problem(
+                        self.where,
+                        f"a string is {len(value)} characters long (limit {MAX_STRING})",
+                        "shorten it",
+                    )
+                )
                 value = value[:MAX_STRING]
             self._put(value)
 
 
-def read_blueprint(stream: BinaryIO, on_object: Callable[[int, Any], None], max_objects: int) -> ReadResult:
+def read_blueprint(
+    stream: BinaryIO, on_object: Callable[[int, Any], None], max_objects: int
+) -> ReadResult:
     """Parse ``stream``; call ``on_object(index, raw)`` for each item of ``objects``."""
     result = ReadResult()
     counting = _Counting(stream)
@@ -107,7 +120,9 @@ def read_blueprint(stream: BinaryIO, on_object: Callable[[int, Any], None], max_
     except ijson.JSONError as exc:
         result.problems.append(_json_problem(str(exc), counting.offset))
     except UnicodeDecodeError:
-        result.problems.append(Problem("$", f"invalid UTF-8 near byte {counting.offset}", "save the file as UTF-8"))
+        result.problems.append(
+            Problem("$", f"invalid UTF-8 near byte {counting.offset}", "save the file as UTF-8")
+        )
     return result
 
 
@@ -122,8 +137,12 @@ def _json_problem(text: str, offset: int) -> Problem:
     return Problem("$", f"invalid JSON near byte {offset}: {first[:200]}", hint)
 
 
-def _walk(events: Iterator[tuple[str, str, Any]], result: ReadResult,
-          on_object: Callable[[int, Any], None], max_objects: int) -> None:
+def _walk(
+    events: Iterator[tuple[str, str, Any]],
+    result: ReadResult,
+    on_object: Callable[[int, Any], None],
+    max_objects: int,
+) -> None:
     depth = 0
     first = True
     top_keys: set[str] = set()
@@ -135,11 +154,23 @@ def _walk(events: Iterator[tuple[str, str, Any]], result: ReadResult,
         if event in ("start_map", "start_array"):
             depth += 1
             if depth > MAX_DEPTH:
-                raise FatalParse(Problem("$", f"nesting deeper than {MAX_DEPTH} levels", "a blueprint is at most a few levels deep; flatten it"))
+                raise FatalParse(
+                    Problem(
+                        "$",
+                        f"nesting deeper than {MAX_DEPTH} levels",
+                        "a blueprint is at most a few levels deep; flatten it",
+                    )
+                )
         if first:
             first = False
             if event != "start_map":
-                raise FatalParse(Problem("$", f"expected a JSON object at the top level, got {event.replace('start_', '')}", 'the file must be {"schema_version": "1", ...}'))
+                raise FatalParse(
+                    Problem(
+                        "$",
+                        f"expected a JSON object at the top level, got {event.replace('start_', '')}",
+                        'the file must be {"schema_version": "1", ...}',
+                    )
+                )
             continue
         if builder is not None:
             builder.event(event, value)
@@ -156,7 +187,13 @@ def _walk(events: Iterator[tuple[str, str, Any]], result: ReadResult,
             else:
                 index += 1
                 if index >= max_objects:
-                    raise FatalParse(Problem("$.objects", f"more than {max_objects} objects", "split the scene or raise INGEST_MAX_OBJECTS"))
+                    raise FatalParse(
+                        Problem(
+                            "$.objects",
+                            f"more than {max_objects} objects",
+                            "split the scene or raise INGEST_MAX_OBJECTS",
+                        )
+                    )
                 result.object_count = index + 1
                 builder = _Builder(f"$.objects[{index}]", result.problems)
                 builder.event(event, value)
@@ -166,7 +203,9 @@ def _walk(events: Iterator[tuple[str, str, Any]], result: ReadResult,
         elif depth == 1 and event == "map_key":
             key = value
             if key in top_keys:
-                result.problems.append(Problem(f"$.{key}", "duplicate top-level key", "each key may appear once"))
+                result.problems.append(
+                    Problem(f"$.{key}", "duplicate top-level key", "each key may appear once")
+                )
             top_keys.add(key)
         elif depth == 2 and key == OBJECTS and event == "start_array":
             in_objects = True
@@ -176,7 +215,11 @@ def _walk(events: Iterator[tuple[str, str, Any]], result: ReadResult,
         else:
             if key == OBJECTS:
                 result.saw_objects = True
-                result.problems.append(Problem("$.objects", "expected an array of objects", "write \"objects\": [{...}, ...]"))
+                result.problems.append(
+                    Problem(
+                        "$.objects", "expected an array of objects", 'write "objects": [{...}, ...]'
+                    )
+                )
             builder = _Builder(f"$.{key}", result.problems)
             builder.event(event, value)
             if builder.done:

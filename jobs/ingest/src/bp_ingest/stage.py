@@ -16,7 +16,7 @@ from collections import Counter
 from typing import IO, Any
 
 from bp_sdk.digest import sha256_stream
-from bp_sdk.errors import InputError, NotFoundError, Problem, raise_if_problems
+from bp_sdk.errors import InputError, NotFoundError, Problem
 from bp_sdk.layout import input_dir
 from bp_sdk.runner import Stage, StageContext, StageResult
 from bp_sdk.schemas import (
@@ -29,7 +29,14 @@ from bp_sdk.schemas import (
 from bp_sdk.schemas.scene_manifest import SCENE_MANIFEST_SCHEMA
 from bp_sdk.storage import Storage, join
 
-from bp_ingest.blueprint import FLOOR, UNIT_FACTORS, BlueprintHeader, BlueprintObject, validate_header, validate_object
+from bp_ingest.blueprint import (
+    FLOOR,
+    UNIT_FACTORS,
+    BlueprintHeader,
+    BlueprintObject,
+    validate_header,
+    validate_object,
+)
 from bp_ingest.geometry import (
     Quat,
     Vec3,
@@ -63,7 +70,7 @@ class IngestStage(Stage[IngestSettings]):
         digests: dict[str, str] = {}
         for info in storage.list(prefix):
             with storage.open_read(info.path) as f:
-                digests["input/" + info.path[len(prefix):]] = sha256_stream(f)[0]
+                digests["input/" + info.path[len(prefix) :]] = sha256_stream(f)[0]
         if "input/" + BLUEPRINT not in digests:
             raise NotFoundError(
                 f"no blueprint at {prefix}{BLUEPRINT}",
@@ -80,9 +87,16 @@ class IngestStage(Stage[IngestSettings]):
         if info is None:  # pragma: no cover - inputs() already checked
             raise NotFoundError(f"no blueprint at {key}")
         if info.size > s.ingest_max_blueprint_bytes:
-            raise InputError("blueprint too large", problems=[Problem(
-                "$", f"file is {info.size} bytes, limit {s.ingest_max_blueprint_bytes}",
-                "split the scene or raise INGEST_MAX_BLUEPRINT_BYTES")])
+            raise InputError(
+                "blueprint too large",
+                problems=[
+                    Problem(
+                        "$",
+                        f"file is {info.size} bytes, limit {s.ingest_max_blueprint_bytes}",
+                        "split the scene or raise INGEST_MAX_BLUEPRINT_BYTES",
+                    )
+                ],
+            )
         inputs = getattr(self, "_inputs", None) or self.inputs(s, ctx.storage)
         with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as spool:
             scan = _Scan(ctx, spool)
@@ -119,7 +133,15 @@ class _Scan:
             self._problem(problems)
             return
         if obj.id in self.first_index:
-            self._problem([Problem(f"$.objects[{index}].id", f"duplicate id {obj.id!r} (first used by $.objects[{self.first_index[obj.id]}])", "give every object a unique id")])
+            self._problem(
+                [
+                    Problem(
+                        f"$.objects[{index}].id",
+                        f"duplicate id {obj.id!r} (first used by $.objects[{self.first_index[obj.id]}])",
+                        "give every object a unique id",
+                    )
+                ]
+            )
             return
         self.first_index[obj.id] = index
         self.supports[obj.id] = (index, obj.support)
@@ -135,20 +157,46 @@ class _Scan:
         header, hp = validate_header(result.header)
         self._problem(hp)
         if not result.saw_objects and not any(p.where == "$" for p in result.problems):
-            self._problem([Problem("$.objects", "required key is missing", "add \"objects\": [{...}, ...]")])
+            self._problem(
+                [Problem("$.objects", "required key is missing", 'add "objects": [{...}, ...]')]
+            )
         elif result.saw_objects and result.object_count == 0:
             self._problem([Problem("$.objects", "no objects", "a scene needs at least one object")])
         for oid, (index, support) in self.supports.items():
             if support == FLOOR:
                 continue
             if support == oid:
-                self._problem([Problem(f"$.objects[{index}].support", "an object cannot support itself", "name the object it rests on, or 'floor'")])
+                self._problem(
+                    [
+                        Problem(
+                            f"$.objects[{index}].support",
+                            "an object cannot support itself",
+                            "name the object it rests on, or 'floor'",
+                        )
+                    ]
+                )
             elif support not in self.supports:
-                self._problem([Problem(f"$.objects[{index}].support", f"unknown object {support!r}", "name an existing object id, or 'floor'")])
+                self._problem(
+                    [
+                        Problem(
+                            f"$.objects[{index}].support",
+                            f"unknown object {support!r}",
+                            "name an existing object id, or 'floor'",
+                        )
+                    ]
+                )
         self._problem(self._cycles())
         for mesh, index in sorted(self.meshes.items()):
             if "input/" + mesh not in inputs:
-                self._problem([Problem(f"$.objects[{index}].mesh", f"mesh {mesh!r} not found under input/", "upload it next to scene.json or fix the path")])
+                self._problem(
+                    [
+                        Problem(
+                            f"$.objects[{index}].mesh",
+                            f"mesh {mesh!r} not found under input/",
+                            "upload it next to scene.json or fix the path",
+                        )
+                    ]
+                )
         if self.problem_count or header is None:
             raise InputError(
                 f"blueprint {self.ctx.settings.scene_id!r} is invalid ({self.problem_count} problem{'s' if self.problem_count != 1 else ''})",
@@ -167,12 +215,26 @@ class _Scan:
                 path.append(node)
                 node = self.supports[node][1]
             if node in self.supports and state.get(node) == 1 and node in path:
-                cycle = path[path.index(node):]
+                cycle = path[path.index(node) :]
                 index = self.supports[cycle[0]][0]
-                found.append(Problem(f"$.objects[{index}].support", "support cycle: " + " -> ".join([*cycle, cycle[0]]), "objects must rest on the floor through a chain without loops"))
+                found.append(
+                    Problem(
+                        f"$.objects[{index}].support",
+                        "support cycle: " + " -> ".join([*cycle, cycle[0]]),
+                        "objects must rest on the floor through a chain without loops",
+                    )
+                )
             for p in path:
                 state[p] = 2
         return found
+
+
+def _v3(v: tuple[float, ...]) -> Vec3:
+    return (v[0], v[1], v[2])
+
+
+def _q(v: tuple[float, ...]) -> Quat:
+    return (v[0], v[1], v[2], v[3])
 
 
 def _convert(header: BlueprintHeader, obj: BlueprintObject) -> tuple[Vec3, Quat, Vec3, float]:
@@ -186,8 +248,13 @@ def _convert(header: BlueprintHeader, obj: BlueprintObject) -> tuple[Vec3, Quat,
     return pos, q, size, norm
 
 
-def _write_manifest(ctx: StageContext[IngestSettings], header: BlueprintHeader, scan: _Scan,
-                    spool: IO[str], inputs: dict[str, str]) -> dict[str, Any]:
+def _write_manifest(
+    ctx: StageContext[IngestSettings],
+    header: BlueprintHeader,
+    scan: _Scan,
+    spool: IO[str],
+    inputs: dict[str, str],
+) -> dict[str, Any]:
     s = ctx.settings
     catalog = load_catalog()
     # scene scale: median ratio of size to prior over objects with a known category
@@ -206,20 +273,35 @@ def _write_manifest(ctx: StageContext[IngestSettings], header: BlueprintHeader, 
         tol = s.ingest_scale_tolerance
         if not 1 / tol <= median <= tol:
             scene_scale = 1.0 / median
-            changes.append(ScaleChange(target="scene", factor=round(scene_scale, 9), reason=(
-                f"objects are a median {median:.3g}x their category priors (tolerance {tol:g}x); "
-                f"the whole scene was scaled by {scene_scale:.4g} about the origin")))
+            changes.append(
+                ScaleChange(
+                    target="scene",
+                    factor=round(scene_scale, 9),
+                    reason=(
+                        f"objects are a median {median:.3g}x their category priors (tolerance {tol:g}x); "
+                        f"the whole scene was scaled by {scene_scale:.4g} about the origin"
+                    ),
+                )
+            )
     elif median is not None:
-        warnings.append(f"only {len(ratios)} objects with a known category: scene scale not calibrated")
+        warnings.append(
+            f"only {len(ratios)} objects with a known category: scene scale not calibrated"
+        )
 
     unknown: Counter[str] = Counter()
     renormalised = 0
     spool.seek(0)
     with ctx.output.open(MANIFEST) as out:
-        head = {
-            "schema": SCENE_MANIFEST_SCHEMA, "scene_id": s.scene_id, "name": header.name,
-            "description": header.description, "license": header.license, "blueprint_sha256": inputs["input/" + BLUEPRINT],
-            "units": "m", "up_axis": "z", "object_count": scan.valid,
+        head: dict[str, Any] = {
+            "schema": SCENE_MANIFEST_SCHEMA,
+            "scene_id": s.scene_id,
+            "name": header.name,
+            "description": header.description,
+            "license": header.license,
+            "blueprint_sha256": inputs["input/" + BLUEPRINT],
+            "units": "m",
+            "up_axis": "z",
+            "object_count": scan.valid,
         }
         if header.robot_base is not None:
             k = UNIT_FACTORS[header.units]
@@ -228,7 +310,9 @@ def _write_manifest(ctx: StageContext[IngestSettings], header: BlueprintHeader, 
             if header.up_axis == "y":
                 p = y_up_to_z_up_point(p)
             p = (p[0] * scene_scale, p[1] * scene_scale, p[2] * scene_scale)
-            head["robot_base"] = RobotBase(position_m=round_vec(p), yaw_deg=round(header.robot_base.yaw_deg, 9)).model_dump()  # type: ignore[arg-type]
+            head["robot_base"] = RobotBase(
+                position_m=_v3(round_vec(p)), yaw_deg=round(header.robot_base.yaw_deg, 9)
+            ).model_dump()
         text = json.dumps(head, indent=2)
         out.write((text[:-2] + ',\n  "objects": [\n').encode())
         for n, line in enumerate(spool):
@@ -245,36 +329,68 @@ def _write_manifest(ctx: StageContext[IngestSettings], header: BlueprintHeader, 
                 r = characteristic(size) / prior.scale_m
                 if r > s.ingest_outlier_factor or r < 1 / s.ingest_outlier_factor:
                     pos, size = scale_about_base(pos, q, size, 1.0 / r)
-                    changes.append(ScaleChange(target=obj.id, factor=round(1.0 / r, 9), reason=(
-                        f"{obj.category} is {r:.3g}x its prior size {prior.scale_m:.3g} m "
-                        f"(limit {s.ingest_outlier_factor:g}x); scaled about its base to the prior")))
+                    changes.append(
+                        ScaleChange(
+                            target=obj.id,
+                            factor=round(1.0 / r, 9),
+                            reason=(
+                                f"{obj.category} is {r:.3g}x its prior size {prior.scale_m:.3g} m "
+                                f"(limit {s.ingest_outlier_factor:g}x); scaled about its base to the prior"
+                            ),
+                        )
+                    )
             role = prior.role if prior else "object"
             mo = ManifestObject(
-                id=obj.id, category=obj.category, known_category=prior is not None, role=role,
+                id=obj.id,
+                category=obj.category,
+                known_category=prior is not None,
+                role=role,
                 graspable=prior.graspable if prior else False,
                 static=obj.static if obj.static is not None else role in ("support", "fixture"),
-                size_m=round_vec(size), position_m=round_vec(pos), orientation_wxyz=round_vec(q, 12),  # type: ignore[arg-type]
-                support=obj.support, material=obj.material or (prior.material if prior else "generic"),
-                mesh=obj.mesh, mesh_sha256=inputs["input/" + obj.mesh] if obj.mesh else None,
+                size_m=_v3(round_vec(size)),
+                position_m=_v3(round_vec(pos)),
+                orientation_wxyz=_q(round_vec(q, 12)),
+                support=obj.support,
+                material=obj.material or (prior.material if prior else "generic"),
+                mesh=obj.mesh,
+                mesh_sha256=inputs["input/" + obj.mesh] if obj.mesh else None,
             )
             sep = ",\n" if n + 1 < scan.valid else "\n"
             out.write(("    " + mo.model_dump_json() + sep).encode())
             ctx.progress("objects written", n + 1, scan.valid)
         for cat, count in sorted(unknown.items()):
-            warnings.append(f"unknown category {cat!r} ({count} objects): no size prior, default material 'generic'")
+            warnings.append(
+                f"unknown category {cat!r} ({count} objects): no size prior, default material 'generic'"
+            )
         if renormalised:
-            warnings.append(f"{renormalised} orientation quaternions were not unit length and were normalised")
+            warnings.append(
+                f"{renormalised} orientation quaternions were not unit length and were normalised"
+            )
         calib = Calibration(
-            source_units=header.units, unit_factor=UNIT_FACTORS[header.units], source_up_axis=header.up_axis,
+            source_units=header.units,
+            unit_factor=UNIT_FACTORS[header.units],
+            source_up_axis=header.up_axis,
             axis_conversion="+90 deg about x (y-up to z-up)" if header.up_axis == "y" else None,
             median_prior_ratio=round(median, 9) if median is not None else None,
-            scene_scale=round(scene_scale, 9), changes=changes,
+            scene_scale=round(scene_scale, 9),
+            changes=changes,
         )
-        tail = ',\n  "calibration": ' + calib.model_dump_json() + ',\n  "warnings": ' + json.dumps(warnings) + "\n}\n"
+        tail = (
+            ',\n  "calibration": '
+            + calib.model_dump_json()
+            + ',\n  "warnings": '
+            + json.dumps(warnings)
+            + "\n}\n"
+        )
         out.write(("  ]" + tail).encode())
     for w in warnings:
         ctx.log.warning(w)
     for c in changes:
         ctx.log.info("calibration: %s: %s", c.target, c.reason)
-    return {"objects": scan.valid, "scene_scale": round(scene_scale, 9), "scale_changes": len(changes),
-            "warnings": len(warnings), "unknown_categories": sorted(unknown)}
+    return {
+        "objects": scan.valid,
+        "scene_scale": round(scene_scale, 9),
+        "scale_changes": len(changes),
+        "warnings": len(warnings),
+        "unknown_categories": sorted(unknown),
+    }

@@ -11,6 +11,13 @@ from bp_sdk.schemas.scene_manifest import (
 )
 
 __all__ = [
-    "SCENE_MANIFEST_SCHEMA", "Calibration", "CategoryCatalog", "CategoryPrior", "ManifestObject",
-    "RobotBase", "ScaleChange", "SceneManifest", "load_catalog",
+    "SCENE_MANIFEST_SCHEMA",
+    "Calibration",
+    "CategoryCatalog",
+    "CategoryPrior",
+    "ManifestObject",
+    "RobotBase",
+    "ScaleChange",
+    "SceneManifest",
+    "load_catalog",
 ]

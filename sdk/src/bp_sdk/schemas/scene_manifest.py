@@ -8,13 +8,13 @@ unit length, ``size_m`` are full extents along the object's own axes and
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bp_sdk.ids import Identifier
 
-SCENE_MANIFEST_SCHEMA = "bp.scene_manifest/v1"
+SCENE_MANIFEST_SCHEMA: Final = "bp.scene_manifest/v1"
 Vec3 = tuple[float, float, float]
 
 

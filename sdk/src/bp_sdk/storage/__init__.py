@@ -21,7 +21,9 @@ def parse_storage_uri(uri: str) -> tuple[str, str, str]:
     parsed = urlparse(uri)
     if parsed.scheme == "file":
         if parsed.netloc not in {"", "localhost"}:
-            raise ValueError(f"file:// URI must be file:///absolute/path, got host {parsed.netloc!r}")
+            raise ValueError(
+                f"file:// URI must be file:///absolute/path, got host {parsed.netloc!r}"
+            )
         path = unquote(parsed.path)
         if not path.startswith("/"):
             raise ValueError("file:// URI must hold an absolute path (file:///abs/path)")
@@ -36,7 +38,9 @@ def parse_storage_uri(uri: str) -> tuple[str, str, str]:
         if prefix:
             check_path(prefix)
         return "gs", bucket, prefix
-    raise ValueError(f"unsupported storage URI scheme {parsed.scheme or '(none)'!r}: use gs://bucket[/prefix] or file:///abs/path")
+    raise ValueError(
+        f"unsupported storage URI scheme {parsed.scheme or '(none)'!r}: use gs://bucket[/prefix] or file:///abs/path"
+    )
 
 
 def open_storage(uri: str, *, project: str | None = None) -> Storage:

@@ -7,6 +7,7 @@ characters outside ``[A-Za-z0-9._-]`` are refused before any I/O.
 
 from __future__ import annotations
 
+import builtins
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -110,12 +111,12 @@ class Storage(ABC):
         """True if the object exists."""
         return self.stat(path) is not None
 
-    def list_dirs(self, prefix: str) -> list[str]:
+    def list_dirs(self, prefix: str) -> builtins.list[str]:
         """Immediate child folder names under ``prefix`` (a folder key ending in '/')."""
         prefix = prefix if prefix.endswith("/") or not prefix else prefix + "/"
         names: set[str] = set()
         for info in self.list(prefix):
-            rest = info.path[len(prefix):]
+            rest = info.path[len(prefix) :]
             if "/" in rest:
                 names.add(rest.split("/", 1)[0])
         return sorted(names)

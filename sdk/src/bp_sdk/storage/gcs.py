@@ -37,7 +37,7 @@ def make_client(emulator_host: str | None, project: str | None) -> Client:
     if emulator_host:
         from google.auth.credentials import AnonymousCredentials  # noqa: PLC0415
 
-        return storage.Client(project=project or "local", credentials=AnonymousCredentials())
+        return storage.Client(project=project or "local", credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
     return storage.Client(project=project)
 
 

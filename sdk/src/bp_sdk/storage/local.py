@@ -133,7 +133,9 @@ class LocalStorage(Storage):
                 key = full.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
                     st = full.stat()
-                    found.append(ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, tz=UTC)))
+                    found.append(
+                        ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, tz=UTC))
+                    )
         yield from sorted(found, key=lambda i: i.path)
 
     def delete(self, path: str) -> None:
