@@ -20,7 +20,7 @@ import signal
 import sys
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any, ClassVar, Generic, TypeVar
@@ -68,12 +68,14 @@ class StageContext(Generic[S]):
     redactor: Redactor
     log: logging.Logger
     partial: dict[str, Any] = field(default_factory=dict)
+    cancelled: Callable[[], None] = field(default=lambda: None)
     _last_progress: float = 0.0
 
     def progress(
         self, what: str, done: int, total: int | None = None, every_s: float = 2.0
     ) -> None:
         """Log progress at most every ``every_s`` seconds (and always at the end)."""
+        self.cancelled()
         t = time.monotonic()
         finished = total is not None and done >= total
         if not finished and t - self._last_progress < every_s:
@@ -109,14 +111,27 @@ class Stage(ABC, Generic[S]):
 
 
 class _Sigterm:
+    """SIGTERM raises :class:`Terminated` and sets a flag.
+
+    The flag matters because an exception raised from a signal handler can be swallowed
+    by code that happens to be running (``logging`` swallows errors inside ``emit``);
+    the runner and ``ctx.progress`` check it, so termination is never lost.
+    """
+
     def __init__(self) -> None:
         self.previous: Any = None
+        self.received = False
 
     def install(self) -> None:
         def handler(signum: int, frame: FrameType | None) -> None:
+            self.received = True
             raise Terminated("received SIGTERM (Cloud Run timeout or cancellation)")
 
         self.previous = signal.signal(signal.SIGTERM, handler)
+
+    def check(self) -> None:
+        if self.received:
+            raise Terminated("received SIGTERM (Cloud Run timeout or cancellation)")
 
     def restore(self) -> None:
         if self.previous is not None:
@@ -212,7 +227,9 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
             extra={"fields": {"inputs_digest": digest}},
         )
         started = time.monotonic()
+        ctx.cancelled = sigterm.check
         result = stage.run(ctx)
+        sigterm.check()  # a SIGTERM swallowed during the work still stops the commit
         record = CommitRecord(
             stage=stage.name,
             scene_id=settings.scene_id,

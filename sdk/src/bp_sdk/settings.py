@@ -196,7 +196,12 @@ class JobSettings(BaseSettings):
         return {name.upper(): f for name, f in cls.model_fields.items()}
 
 
-def _describe(err: Mapping[str, Any], env_name: str) -> Problem:
+def _is_secret(cls: type[JobSettings], env_name: str) -> bool:
+    info = cls.model_fields.get(env_name.lower())
+    return info is not None and "SecretStr" in repr(info.annotation)
+
+
+def _describe(err: Mapping[str, Any], env_name: str, secret: bool) -> Problem:
     kind = str(err.get("type", ""))
     given = err.get("input")
     if kind == "missing":
@@ -205,11 +210,7 @@ def _describe(err: Mapping[str, Any], env_name: str) -> Problem:
         return Problem(
             env_name, "is set but empty", "give it a value or unset it to use the default"
         )
-    shown = (
-        "**redacted**"
-        if "secret" in env_name.lower() or "token" in env_name.lower()
-        else repr(given)
-    )
+    shown = "**redacted**" if secret else repr(given)
     msg = str(err.get("msg", "invalid"))
     msg = msg.removeprefix("Value error, ")
     hint = ID_HINT if kind == "string_pattern_mismatch" else ""
@@ -226,7 +227,7 @@ def load_settings(cls: type[S], environ: Mapping[str, str] | None = None) -> S:
         for err in exc.errors():
             loc = err.get("loc") or ()
             env_name = str(loc[0]).upper() if loc else "settings"
-            problems.append(_describe(err, env_name))
+            problems.append(_describe(err, env_name, _is_secret(cls, env_name)))
         names = ", ".join(sorted({p.where for p in problems}))
         raise ConfigError(
             f"invalid configuration for {cls.stage_name}: {names}", problems=problems
