@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
 from bp_sdk.layout import input_dir
 from bp_sdk.storage import Storage, join, open_storage
 
@@ -19,6 +19,19 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples" / "scenes"
 EXAMPLE_SCENES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "scene.json").is_file())
 BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Jobs run in-process replace the root handlers; put them back after each test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    for h in handlers:
+        root.addHandler(h)
+    root.setLevel(level)
 
 
 @pytest.fixture

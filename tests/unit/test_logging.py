@@ -7,7 +7,6 @@ import json
 import logging
 
 import pytest
-
 from bp_sdk.logs import LogContext, configure_logging, trace_name
 from bp_sdk.redact import Redactor, format_traceback, sanitize_paths
 

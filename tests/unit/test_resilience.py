@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from bp_sdk.errors import PermanentError, RetryableError
 from bp_sdk.resilience import CallLedger, CircuitOpenError, Guard, Policy
 

@@ -7,11 +7,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from google.api_core import exceptions as gexc
-
 from bp_sdk.errors import ConfigError, PermanentError, RetryableError
 from bp_sdk.redact import Redactor
 from bp_sdk.secrets import Secrets, read_dotenv
+from google.api_core import exceptions as gexc
 
 
 class _FakeSecretManager:

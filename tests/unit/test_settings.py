@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
-from pydantic import Field, SecretStr
-
 from bp_sdk.errors import ConfigError, ExitCode
 from bp_sdk.settings import JobSettings, load_settings
+from pydantic import Field, SecretStr
 
 BASE = {"STORAGE_URI": "file:///tmp/x", "SCENE_ID": "kitchen", "RUN_ID": "r1"}
 

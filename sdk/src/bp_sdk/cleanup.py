@@ -68,7 +68,7 @@ def cleanup(
     if grace < timedelta(0):
         raise ValueError("grace period must not be negative")
     current = at or now()
-    attempts, records = _group(storage.list(prefix))
+    attempts, records = _group(storage.list(prefix, include_temporary=True))
     committed: set[str] = set()
     for rec in records:
         record = CommitRecord.model_validate_json(storage.read_bytes(rec.path))

@@ -23,7 +23,7 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
 TMP_PREFIX = ".bp-tmp-"
 
 
-def check_path(path: str, *, allow_empty: bool = False) -> str:
+def check_path(path: str, *, allow_empty: bool = False, allow_temp: bool = False) -> str:
     """Return ``path`` if it is a safe relative key, else raise :class:`PathError`."""
     if path == "" and allow_empty:
         return path
@@ -46,7 +46,7 @@ def check_path(path: str, *, allow_empty: bool = False) -> str:
             problems.append("contains an empty segment ('//')")
         elif not _SEGMENT.match(seg):
             problems.append(f"segment {seg[:40]!r} has characters outside [A-Za-z0-9._-]")
-        elif seg.startswith(TMP_PREFIX):
+        elif seg.startswith(TMP_PREFIX) and not allow_temp:
             problems.append(f"segment {seg[:40]!r} uses the reserved prefix {TMP_PREFIX!r}")
     if path.endswith("/") and not allow_empty:
         problems.append("ends with '/'")
@@ -100,8 +100,12 @@ class Storage(ABC):
         """Size and update time, or None if missing."""
 
     @abstractmethod
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        """Every object whose key starts with ``prefix`` (recursive), in key order."""
+    def list(self, prefix: str = "", *, include_temporary: bool = False) -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix`` (recursive), in key order.
+
+        ``include_temporary`` also lists leftovers of interrupted writes (only the
+        local backend has them), so cleanup can remove them.
+        """
 
     @abstractmethod
     def delete(self, path: str) -> None:

@@ -125,7 +125,7 @@ class GCSStorage(Storage):
             return None
         return ObjectInfo(path, int(blob.size or 0), blob.updated)
 
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+    def list(self, prefix: str = "", *, include_temporary: bool = False) -> Iterator[ObjectInfo]:
         """List blobs under the prefix (pages are fetched lazily)."""
         if prefix:
             check_path(prefix.rstrip("/"))

@@ -36,8 +36,8 @@ class LocalStorage(Storage):
         self.root = root
         self.uri = root.as_uri()
 
-    def _resolve(self, path: str) -> Path:
-        check_path(path)
+    def _resolve(self, path: str, *, allow_temp: bool = False) -> Path:
+        check_path(path, allow_temp=allow_temp)
         full = self.root / path
         # defence in depth: a symlink inside the root must not lead outside it
         real_root = os.path.realpath(self.root)
@@ -115,7 +115,7 @@ class LocalStorage(Storage):
             return None
         return ObjectInfo(path, st.st_size, datetime.fromtimestamp(st.st_mtime, tz=UTC))
 
-    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+    def list(self, prefix: str = "", *, include_temporary: bool = False) -> Iterator[ObjectInfo]:
         """Walk the folder that holds ``prefix`` and yield matching files in key order."""
         if prefix:
             check_path(prefix.rstrip("/"))
@@ -127,7 +127,7 @@ class LocalStorage(Storage):
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames.sort()
             for name in filenames:
-                if name.startswith(TMP_PREFIX):
+                if name.startswith(TMP_PREFIX) and not include_temporary:
                     continue
                 full = Path(dirpath) / name
                 key = full.relative_to(self.root).as_posix()
@@ -140,7 +140,7 @@ class LocalStorage(Storage):
 
     def delete(self, path: str) -> None:
         """Unlink the file and prune empty parent folders up to the root."""
-        full = self._resolve(path)
+        full = self._resolve(path, allow_temp=True)
         full.unlink(missing_ok=True)
         parent = full.parent
         while parent != self.root and parent.is_dir():

@@ -1,0 +1,94 @@
+"""The `bp` CLI runs a job through its entry point, as its container would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from bp_sdk.commit import read_committed
+from bp_sdk.errors import ExitCode
+from bp_sdk.schemas import SceneManifest
+from bp_sdk.storage import open_storage
+
+from tests.conftest import EXAMPLES, script
+
+
+def _bp(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([script("bp"), *args], capture_output=True, text=True, timeout=120, check=False, cwd=cwd)
+
+
+def test_stage_from_folder_then_skip(tmp_path: Path) -> None:
+    """`bp stage ingest --scene DIR` uploads the folder, runs bp-ingest, commits; a re-run skips."""
+    uri = (tmp_path / "store").as_uri()
+    first = _bp("stage", "ingest", "--scene", str(EXAMPLES / "kitchen_counter"), "--storage", uri)
+    assert first.returncode == 0, first.stderr
+    assert "ingest: ok" in first.stderr
+    store = open_storage(uri)
+    runs = store.list_dirs("scenes/kitchen_counter/runs/")
+    assert len(runs) == 1 and runs[0].startswith("r-")
+    units = read_committed(store, "kitchen_counter", runs[0], "ingest")
+    assert units is not None
+    manifest = units[0].read_model("scene_manifest.json", SceneManifest)
+    assert manifest.object_count == 12
+    assert manifest.objects[0].mesh is None or manifest.objects[0].mesh_sha256
+    second = _bp("stage", "ingest", "--scene", "kitchen_counter", "--storage", uri)
+    assert second.returncode == 0
+    assert "skipping" in second.stderr
+    assert store.list_dirs("scenes/kitchen_counter/runs/") == runs  # same derived run id
+
+
+def test_default_storage_is_local_folder(tmp_path: Path) -> None:
+    """Without --storage, bp uses ./bp-data (the embedded default)."""
+    out = _bp("stage", "ingest", "--scene", str(EXAMPLES / "office_desk"), "--log-format", "json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "bp-data" / "scenes" / "office_desk" / "input" / "scene.json").is_file()
+    job_lines = [json.loads(x) for x in out.stderr.splitlines() if x.startswith("{")]
+    assert job_lines and all("logging.googleapis.com/labels" in x for x in job_lines)
+
+
+def test_set_changes_run_id(tmp_path: Path) -> None:
+    """--set overrides reach the job and are part of the derived run id."""
+    uri = (tmp_path / "store").as_uri()
+    scene = str(EXAMPLES / "kitchen_counter")
+    assert _bp("stage", "ingest", "--scene", scene, "--storage", uri).returncode == 0
+    out = _bp("stage", "ingest", "--scene", scene, "--storage", uri, "--set", "INGEST_OUTLIER_FACTOR=5")
+    assert out.returncode == 0, out.stderr
+    store = open_storage(uri)
+    runs = store.list_dirs("scenes/kitchen_counter/runs/")
+    assert len(runs) == 2
+    params = [read_committed(store, "kitchen_counter", r, "ingest")[0].record.params for r in runs]  # type: ignore[index]
+    assert sorted(p["INGEST_OUTLIER_FACTOR"] for p in params) == [3.0, 5.0]
+
+
+def test_unknown_stage_lists_valid_names(tmp_path: Path) -> None:
+    """An unknown stage name is a configuration error listing the installed stages."""
+    out = _bp("stage", "nosuch", "--scene", str(EXAMPLES / "kitchen_counter"), "--storage", (tmp_path / "s").as_uri())
+    assert out.returncode == ExitCode.CONFIG
+    assert "unknown stage 'nosuch'" in out.stderr and "ingest" in out.stderr
+
+
+def test_bad_blueprint_shows_problems(tmp_path: Path) -> None:
+    """A failing job's marker is shown: problems with JSON paths and the next step; exit 3."""
+    scene = tmp_path / "broken"
+    scene.mkdir()
+    (scene / "scene.json").write_text(json.dumps({"schema_version": "1", "name": "x", "units": "m", "up_axis": "z",
+                                                  "objects": [{"id": "a", "category": "mug", "size": [0, 1, 1],
+                                                               "pose": {"position": [0, 0, 0]}}]}))
+    out = _bp("stage", "ingest", "--scene", str(scene), "--storage", (tmp_path / "s").as_uri())
+    assert out.returncode == ExitCode.PERMANENT
+    assert "$.objects[0].size[0]" in out.stderr
+    assert "next:" in out.stderr
+
+
+def test_scene_id_not_in_storage(tmp_path: Path) -> None:
+    """--scene with an id that has no input in storage says to pass the folder."""
+    out = _bp("stage", "ingest", "--scene", "ghost", "--storage", (tmp_path / "s").as_uri())
+    assert out.returncode == ExitCode.CONFIG
+    assert "pass the scene folder" in out.stderr
+
+
+def test_stages_lists_ingest() -> None:
+    """`bp stages` lists installed stages from package metadata."""
+    out = _bp("stages")
+    assert out.returncode == 0 and "ingest" in out.stdout.split()
