@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from bp_sdk.storage import Storage, open_storage
+
 from tests.contract import emulator as emu
 
 EMULATOR_ENV = "STORAGE_EMULATOR_HOST"

@@ -101,9 +101,9 @@ class Emulator:
 
     def client(self) -> Any:
         """A new anonymous client pointed at this emulator (the caller closes it)."""
-        from google.api_core.client_options import ClientOptions  # noqa: PLC0415
-        from google.auth.credentials import AnonymousCredentials  # noqa: PLC0415
-        from google.cloud import storage  # noqa: PLC0415
+        from google.api_core.client_options import ClientOptions
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
 
         return storage.Client(
             project="local",

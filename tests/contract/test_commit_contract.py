@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from pydantic import Field
-
 from bp_sdk.commit import (
     AttemptRef,
     CommitRecord,
@@ -36,6 +34,7 @@ from bp_sdk.markers import FailureMarker, list_markers, permanent_marker_for, wr
 from bp_sdk.runner import Stage, StageContext, StageResult, run_stage
 from bp_sdk.settings import JobSettings
 from bp_sdk.storage import Storage, join
+from pydantic import Field
 
 REPO = Path(__file__).resolve().parents[2]
 SCENE, RUN, STAGE = "scene1", "r1", "widget"

@@ -19,12 +19,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from bp_sdk.digest import sha256_stream
 from bp_sdk.errors import BPError, NotFoundError, PathError, PreconditionFailed
 from bp_sdk.storage import Storage
 from bp_sdk.storage.base import TMP_PREFIX
 from bp_sdk.storage.local import LocalStorage
+
 from tests.contract.io_audit import recording_io
 
 MIB = 1 << 20
