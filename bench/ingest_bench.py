@@ -89,14 +89,61 @@ def load_priors() -> dict[str, dict]:
 
 
 # What goes where: (floor support, weight, things on it, trays on it)
-KITCHEN = ("mug", "cup", "bowl", "plate", "bottle", "can", "jar", "box", "cereal_box", "apple",
-           "orange", "banana", "sponge", "spray_bottle", "kettle")
-OFFICE = ("mug", "book", "marker", "stapler", "phone", "laptop", "tissue_box", "plant_pot",
-          "box", "bottle", "cup")
-LIVING = ("remote", "book", "mug", "vase", "plant_pot", "tissue_box", "phone", "bowl", "basket",
-          "toy_block", "apple")
-SHELVED = ("book", "jar", "box", "plant_pot", "vase", "basket", "storage_bin", "cereal_box",
-           "toy_block", "can")
+KITCHEN = (
+    "mug",
+    "cup",
+    "bowl",
+    "plate",
+    "bottle",
+    "can",
+    "jar",
+    "box",
+    "cereal_box",
+    "apple",
+    "orange",
+    "banana",
+    "sponge",
+    "spray_bottle",
+    "kettle",
+)
+OFFICE = (
+    "mug",
+    "book",
+    "marker",
+    "stapler",
+    "phone",
+    "laptop",
+    "tissue_box",
+    "plant_pot",
+    "box",
+    "bottle",
+    "cup",
+)
+LIVING = (
+    "remote",
+    "book",
+    "mug",
+    "vase",
+    "plant_pot",
+    "tissue_box",
+    "phone",
+    "bowl",
+    "basket",
+    "toy_block",
+    "apple",
+)
+SHELVED = (
+    "book",
+    "jar",
+    "box",
+    "plant_pot",
+    "vase",
+    "basket",
+    "storage_bin",
+    "cereal_box",
+    "toy_block",
+    "can",
+)
 ON_TRAY = ("mug", "cup", "bowl", "apple", "orange", "banana", "bottle", "can", "jar", "sponge")
 ON_BOARD = ("apple", "orange", "banana", "bowl", "jar")
 FIXTURES = ("sink", "stove", "microwave", "toaster")
@@ -135,13 +182,25 @@ class Generator:
         half = math.radians(self.rng.uniform(-180.0, 180.0)) / 2
         return [round(math.cos(half), 6), 0.0, 0.0, round(math.sin(half), 6)]
 
-    def _emit(self, out, category: str, size: list[float], position: list[float], support: str,
-              *, yaw: bool) -> str | None:
+    def _emit(
+        self,
+        out,
+        category: str,
+        size: list[float],
+        position: list[float],
+        support: str,
+        *,
+        yaw: bool,
+    ) -> str | None:
         if self.count >= self.total:
             return None
         oid = f"{category}_{self.count:07d}"
-        obj: dict = {"id": oid, "category": category, "size": size,
-                     "pose": {"position": [round(c, 4) for c in position]}}
+        obj: dict = {
+            "id": oid,
+            "category": category,
+            "size": size,
+            "pose": {"position": [round(c, 4) for c in position]},
+        }
         if yaw:
             obj["pose"]["orientation_wxyz"] = self._yaw()
         if support != "floor" or self.rng.random() < 0.5:  # "floor" is the default; often omitted
@@ -157,8 +216,16 @@ class Generator:
         self.count += 1
         return oid
 
-    def _items_on(self, out, support: str, centre: tuple[float, float], footprint: tuple[float, float],
-                  top: float, choices: tuple[str, ...], n: int) -> None:
+    def _items_on(
+        self,
+        out,
+        support: str,
+        centre: tuple[float, float],
+        footprint: tuple[float, float],
+        top: float,
+        choices: tuple[str, ...],
+        n: int,
+    ) -> None:
         for _ in range(n):
             cat = self.rng.choice(choices)
             size = self._size(cat)
@@ -169,8 +236,10 @@ class Generator:
     def _group(self, out, cell: int) -> None:
         """One floor support with everything on it (chains up to floor -> support -> tray -> item)."""
         rng = self.rng
-        cat, items, fixtures = rng.choices([(c, i, f) for c, _, i, f in FLOOR_SUPPORTS],
-                                           weights=[w for _, w, _, _ in FLOOR_SUPPORTS])[0]
+        cat, items, fixtures = rng.choices(
+            [(c, i, f) for c, _, i, f in FLOOR_SUPPORTS],
+            weights=[w for _, w, _, _ in FLOOR_SUPPORTS],
+        )[0]
         side = 64
         cx, cy = (cell % side) * 3.0, (cell // side) * 3.0
         size = self._size(cat)
@@ -184,7 +253,9 @@ class Generator:
                 bsize = self._size("shelf_board")
                 bsize[0], bsize[1] = round(size[0] * 0.95, 4), round(size[1] * 0.95, 4)
                 z = 0.35 + 0.4 * level
-                board = self._emit(out, "shelf_board", bsize, [cx, cy, z + bsize[2] / 2], base, yaw=False)
+                board = self._emit(
+                    out, "shelf_board", bsize, [cx, cy, z + bsize[2] / 2], base, yaw=False
+                )
                 if board is None:
                     return
                 self._items_on(out, board, (cx, cy), foot, z + bsize[2], items, rng.randint(3, 8))
@@ -192,7 +263,14 @@ class Generator:
         if fixtures:
             for fx in rng.sample(FIXTURES, rng.randint(1, 2)):
                 fsize = self._size(fx)
-                self._emit(out, fx, fsize, [cx + rng.uniform(-0.5, 0.5), cy, top + fsize[2] / 2], base, yaw=False)
+                self._emit(
+                    out,
+                    fx,
+                    fsize,
+                    [cx + rng.uniform(-0.5, 0.5), cy, top + fsize[2] / 2],
+                    base,
+                    yaw=False,
+                )
         self._items_on(out, base, (cx, cy), foot, top, items, rng.randint(3, 10))
         for _ in range(rng.choice((0, 0, 1, 1, 2))):
             tcat = rng.choice(("tray", "cutting_board"))
@@ -202,7 +280,9 @@ class Generator:
             if tray is None:
                 return
             on = ON_TRAY if tcat == "tray" else ON_BOARD
-            self._items_on(out, tray, (tx, ty), (tsize[0], tsize[1]), top + tsize[2], on, rng.randint(2, 5))
+            self._items_on(
+                out, tray, (tx, ty), (tsize[0], tsize[1]), top + tsize[2], on, rng.randint(2, 5)
+            )
 
     def write(self, path: Path) -> None:
         """Write the whole blueprint to ``path``."""
@@ -231,7 +311,8 @@ def make_storage(root: Path, total: int, priors: dict[str, dict]) -> Path:
     for name in MESHES:  # tiny but real OBJ files (ingest hashes every input file)
         (inp / "meshes" / f"{name}.obj").write_text(
             f"# {name}\nv 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1 2 4\nf 1 3 4\nf 2 3 4\n",
-            encoding="utf-8")
+            encoding="utf-8",
+        )
     path = inp / "scene.json"
     Generator(priors, total).write(path)
     return path
@@ -253,13 +334,30 @@ class ChildError(RuntimeError):
     """A measured child exited non-zero or timed out."""
 
 
-def measure(argv: list[str], env: dict[str, str], work: Path, timeout: float) -> tuple[Sample, str, str]:
+def measure(
+    argv: list[str], env: dict[str, str], work: Path, timeout: float
+) -> tuple[Sample, str, str]:
     """Run ``argv`` in a fresh process (through the launcher); return its sample, stdout, stderr."""
     report, out, err = work / "report.json", work / "stdout.txt", work / "stderr.txt"
     report.unlink(missing_ok=True)
     proc = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(report), str(timeout), str(out), str(err), *argv],
-        env=env, timeout=timeout + 30, check=False, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-c",
+            _LAUNCHER,
+            str(report),
+            str(timeout),
+            str(out),
+            str(err),
+            *argv,
+        ],
+        env=env,
+        timeout=timeout + 30,
+        check=False,
+        capture_output=True,
+        text=True,
     )
     stdout = out.read_text(encoding="utf-8", errors="replace") if out.exists() else ""
     stderr = err.read_text(encoding="utf-8", errors="replace") if err.exists() else ""
@@ -268,8 +366,10 @@ def measure(argv: list[str], env: dict[str, str], work: Path, timeout: float) ->
     r = json.loads(report.read_text(encoding="utf-8"))
     if r["timed_out"] or r["exit"] != 0:
         why = f"timed out after {timeout:g}s" if r["timed_out"] else f"exit {r['exit']}"
-        raise ChildError(f"{' '.join(argv)[:200]} {why}\n--- stdout ---\n{stdout[-4000:]}\n"
-                          f"--- stderr ---\n{stderr[-8000:]}")
+        raise ChildError(
+            f"{' '.join(argv)[:200]} {why}\n--- stdout ---\n{stdout[-4000:]}\n"
+            f"--- stderr ---\n{stderr[-8000:]}"
+        )
     rss = r["maxrss"] / (1 << 20) if sys.platform == "darwin" else r["maxrss"] / 1024
     return Sample(r["wall_s"], rss, r["user_s"] + r["sys_s"]), stdout, stderr
 
@@ -283,15 +383,20 @@ def check_commit(root: Path, run_id: str, total: int) -> None:
     summary = record.get("summary", {})
     if "scene_manifest.json" not in record.get("files", {}):
         raise ChildError("commit record lists no scene_manifest.json")
-    if summary.get("objects") != total or summary.get("unknown_categories") or summary.get("scale_changes"):
+    if (
+        summary.get("objects") != total
+        or summary.get("unknown_categories")
+        or summary.get("scale_changes")
+    ):
         raise ChildError(f"unexpected ingest summary for {total} objects: {summary}")
 
 
 KINDS = ("bare", "import", "json.load", "ingest")
 
 
-def bench_size(total: int, repeat: int, timeout: float, priors: dict[str, dict],
-               keep: bool) -> tuple[dict[str, list[Sample]], int]:
+def bench_size(
+    total: int, repeat: int, timeout: float, priors: dict[str, dict], keep: bool
+) -> tuple[dict[str, list[Sample]], int]:
     """Generate one blueprint and measure every kind ``repeat`` times (interleaved)."""
     tmp = Path(tempfile.mkdtemp(prefix=f"bp-ingest-bench-{total}-"))
     try:
@@ -299,7 +404,9 @@ def bench_size(total: int, repeat: int, timeout: float, priors: dict[str, dict],
         t0 = time.perf_counter()
         blueprint = make_storage(root, total, priors)
         nbytes = blueprint.stat().st_size
-        print(f"  generated {total} objects, {nbytes / (1 << 20):.1f} MiB in {time.perf_counter() - t0:.1f}s")
+        print(
+            f"  generated {total} objects, {nbytes / (1 << 20):.1f} MiB in {time.perf_counter() - t0:.1f}s"
+        )
         work = tmp / "work"
         (tmp / "spool").mkdir()
         work.mkdir()
@@ -310,8 +417,12 @@ def bench_size(total: int, repeat: int, timeout: float, priors: dict[str, dict],
         argvs = {
             "bare": [py, "-c", "pass"],
             "import": [py, "-c", "import bp_ingest.stage"],
-            "json.load": [py, "-c", "import json, sys\nwith open(sys.argv[1], 'rb') as f:\n    json.load(f)",
-                          str(blueprint)],
+            "json.load": [
+                py,
+                "-c",
+                "import json, sys\nwith open(sys.argv[1], 'rb') as f:\n    json.load(f)",
+                str(blueprint),
+            ],
             "ingest": [ingest],
         }
         samples: dict[str, list[Sample]] = {k: [] for k in KINDS}
@@ -320,8 +431,13 @@ def bench_size(total: int, repeat: int, timeout: float, priors: dict[str, dict],
                 env = dict(base_env)
                 if kind == "ingest":
                     run_id = f"bench-{total}-r{r}"
-                    env.update(STORAGE_URI=root.as_uri(), SCENE_ID=SCENE_ID, RUN_ID=run_id,
-                               LOG_FORMAT="json", PIPELINE_ENV="development")
+                    env.update(
+                        STORAGE_URI=root.as_uri(),
+                        SCENE_ID=SCENE_ID,
+                        RUN_ID=run_id,
+                        LOG_FORMAT="json",
+                        PIPELINE_ENV="development",
+                    )
                 sample, _, _ = measure(argvs[kind], env, work, timeout)
                 if kind == "ingest":
                     check_commit(root, run_id, total)
@@ -341,14 +457,27 @@ def profile_ingest(total: int, timeout: float, priors: dict[str, dict], top: int
         root = tmp / "storage"
         make_storage(root, total, priors)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("BP_", "INGEST_"))}
-        env.update(STORAGE_URI=root.as_uri(), SCENE_ID=SCENE_ID, RUN_ID="bench-profile", LOG_FORMAT="json",
-                   TMPDIR=tmp_s)
+        env.update(
+            STORAGE_URI=root.as_uri(),
+            SCENE_ID=SCENE_ID,
+            RUN_ID="bench-profile",
+            LOG_FORMAT="json",
+            TMPDIR=tmp_s,
+        )
         stats = tmp / "ingest.prof"
         ingest = str(Path(sys.executable).parent / "bp-ingest")
-        proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(stats), ingest],
-                              env=env, timeout=timeout, check=False, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "cProfile", "-o", str(stats), ingest],
+            env=env,
+            timeout=timeout,
+            check=False,
+            capture_output=True,
+            text=True,
+        )
         if not stats.exists():
-            raise ChildError(f"profiled ingest failed (exit {proc.returncode}):\n{proc.stderr[-8000:]}")
+            raise ChildError(
+                f"profiled ingest failed (exit {proc.returncode}):\n{proc.stderr[-8000:]}"
+            )
         check_commit(root, "bench-profile", total)
         import pstats  # noqa: PLC0415 - only for --profile
 
@@ -382,24 +511,38 @@ def parse_sizes(values: list[str]) -> list[int]:
 def main() -> int:
     """Entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--objects", nargs="+", default=["20000", "100000"],
-                    help="blueprint sizes (objects); several sizes show how memory grows (default 20000 100000)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs of each child per size (median wall time)")
-    ap.add_argument("--timeout", type=float, default=900.0, help="seconds allowed for each child process")
-    ap.add_argument("--profile", action="store_true", help="also cProfile one ingest run at the largest size")
+    ap.add_argument(
+        "--objects",
+        nargs="+",
+        default=["20000", "100000"],
+        help="blueprint sizes (objects); several sizes show how memory grows (default 20000 100000)",
+    )
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="runs of each child per size (median wall time)"
+    )
+    ap.add_argument(
+        "--timeout", type=float, default=900.0, help="seconds allowed for each child process"
+    )
+    ap.add_argument(
+        "--profile", action="store_true", help="also cProfile one ingest run at the largest size"
+    )
     ap.add_argument("--top", type=int, default=25, help="functions shown by --profile")
     ap.add_argument("--keep", action="store_true", help="keep the temporary storage folders")
     args = ap.parse_args()
     sizes = parse_sizes(args.objects)
     ingest = Path(sys.executable).parent / "bp-ingest"
     if not ingest.exists():
-        print(f"no bp-ingest console script at {ingest}; run with `uv run python bench/ingest_bench.py`")
+        print(
+            f"no bp-ingest console script at {ingest}; run with `uv run python bench/ingest_bench.py`"
+        )
         return 2
     priors = load_priors()
     floor = launcher_floor(args.timeout)
     shown = f"{floor:.1f} MiB" if floor is not None else "n/a"
-    print(f"python {sys.version.split()[0]} on {sys.platform}; repeats: {args.repeat}; "
-          f"lowest RSS the launcher can report (/bin/true): {shown}")
+    print(
+        f"python {sys.version.split()[0]} on {sys.platform}; repeats: {args.repeat}; "
+        f"lowest RSS the launcher can report (/bin/true): {shown}"
+    )
 
     results: dict[int, tuple[dict[str, list[Sample]], int]] = {}
     for total in sizes:
@@ -410,24 +553,32 @@ def main() -> int:
             print(f"FAILED: {exc}", file=sys.stderr)
             return 1
 
-    print(f"\n{'objects':>8} {'file MiB':>8} {'what':<10} {'wall s':>8} {'cpu s':>8} {'peak RSS MiB':>12}")
+    print(
+        f"\n{'objects':>8} {'file MiB':>8} {'what':<10} {'wall s':>8} {'cpu s':>8} {'peak RSS MiB':>12}"
+    )
     for total, (samples, nbytes) in results.items():
         for kind in KINDS:
             s = samples[kind]
-            print(f"{total:>8} {nbytes / (1 << 20):>8.1f} {kind:<10} {statistics.median(x.wall_s for x in s):>8.3f} "
-                  f"{statistics.median(x.cpu_s for x in s):>8.3f} {max(x.rss_mib for x in s):>12.1f}")
+            print(
+                f"{total:>8} {nbytes / (1 << 20):>8.1f} {kind:<10} {statistics.median(x.wall_s for x in s):>8.3f} "
+                f"{statistics.median(x.cpu_s for x in s):>8.3f} {max(x.rss_mib for x in s):>12.1f}"
+            )
     print("\n(wall and cpu: median of the repeats; peak RSS: the largest of the repeats)")
 
-    print(f"\n{'objects':>8} {'time ours/json.load':>20} {'RSS ours/json.load':>19} "
-          f"{'net time':>9} {'net RSS':>8} {'us/object':>10}")
+    print(
+        f"\n{'objects':>8} {'time ours/json.load':>20} {'RSS ours/json.load':>19} "
+        f"{'net time':>9} {'net RSS':>8} {'us/object':>10}"
+    )
     for total, (samples, _) in results.items():
         med = {k: statistics.median(x.wall_s for x in samples[k]) for k in KINDS}
         rss = {k: max(x.rss_mib for x in samples[k]) for k in KINDS}
         net_t = (med["ingest"] - med["import"]) / max(med["json.load"] - med["bare"], 1e-9)
         net_m = (rss["ingest"] - rss["import"]) / max(rss["json.load"] - rss["bare"], 1e-9)
         per = (med["ingest"] - med["import"]) / total * 1e6
-        print(f"{total:>8} {med['ingest'] / med['json.load']:>19.1f}x {rss['ingest'] / rss['json.load']:>18.2f}x "
-              f"{net_t:>8.1f}x {net_m:>7.2f}x {per:>10.1f}")
+        print(
+            f"{total:>8} {med['ingest'] / med['json.load']:>19.1f}x {rss['ingest'] / rss['json.load']:>18.2f}x "
+            f"{net_t:>8.1f}x {net_m:>7.2f}x {per:>10.1f}"
+        )
     print("(net: minus the fixed start-up cost, i.e. (ingest - import) / (json.load - bare))")
 
     if len(results) > 1:

@@ -61,7 +61,8 @@ def _write_attempt(storage: Storage, unit: Unit, attempt_id: str, payload: bytes
     return writer
 
 
-def _committed(storage: Storage, unit: Unit = Unit(SCENE, RUN, STAGE)) -> tuple[CommitRecord, CommittedUnit]:
+def _committed(storage: Storage) -> tuple[CommitRecord, CommittedUnit]:
+    unit = Unit(SCENE, RUN, STAGE)
     writer = _write_attempt(storage, unit, "exec1-a0")
     record = commit(storage, _record(writer, DIGEST_A))
     units = read_committed(storage, unit.scene, unit.run, unit.stage)
@@ -100,12 +101,17 @@ def test_output_writer_streams_big_files(storage: Storage) -> None:
     assert size == 9 * len(chunk) + 4
 
 
+def _fail_half_way(writer: OutputWriter) -> None:
+    with writer.open("partial.bin") as f:
+        f.write(b"some bytes")
+        raise ValueError("half way")
+
+
 def test_output_writer_failed_file_is_not_recorded(storage: Storage) -> None:
     """A file whose write block raises is neither stored nor recorded."""
     writer = OutputWriter(storage, Unit(SCENE, RUN, STAGE), "exec1-a0")
-    with pytest.raises(ValueError, match="half"), writer.open("partial.bin") as f:
-        f.write(b"some bytes")
-        raise ValueError("half way")
+    with pytest.raises(ValueError, match="half"):
+        _fail_half_way(writer)
     assert writer.files == {}
     assert list(storage.list("")) == []
 
@@ -156,9 +162,9 @@ def test_commit_makes_files_readable_and_verified(storage: Storage) -> None:
 
 def test_committed_unit_refuses_names_not_in_record(storage: Storage) -> None:
     """A stray file in the attempt folder that the record does not list is NotFoundError."""
-    _record_, unit = _committed(storage)
+    _, unit = _committed(storage)
     storage.write_bytes(join(unit.record.attempt_dir, "stray.bin"), b"added later")
-    with pytest.raises(NotFoundError, match="committed no file 'stray.bin'"):
+    with pytest.raises(NotFoundError, match=re.escape("committed no file 'stray.bin'")):
         unit.read_bytes("stray.bin")
     with pytest.raises(NotFoundError), unit.open("stray.bin"):
         pytest.fail("open of an unlisted file must raise")

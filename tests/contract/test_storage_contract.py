@@ -24,6 +24,7 @@ from bp_sdk.errors import BPError, NotFoundError, PathError, PreconditionFailed
 from bp_sdk.storage import Storage
 from bp_sdk.storage.base import TMP_PREFIX
 from bp_sdk.storage.local import LocalStorage
+from google.cloud.storage.blob import Blob
 
 from tests.contract.io_audit import recording_io
 
@@ -33,8 +34,15 @@ MIB = 1 << 20
 BIG = 9 * MIB + 12_345
 
 
-class Boom(RuntimeError):
+class BoomError(RuntimeError):
     """Raised on purpose inside a write block."""
+
+
+def _write_then_fail(storage: Storage, key: str, data: bytes) -> None:
+    """Stream ``data`` into ``key`` and raise before the block ends."""
+    with storage.open_write(key) as f:
+        f.write(data)
+        raise BoomError("stop mid-way")
 
 
 def _payload(size: int, seed: int = 7) -> bytes:
@@ -43,6 +51,25 @@ def _payload(size: int, seed: int = 7) -> bytes:
 
 def _keys(storage: Storage, prefix: str = "") -> list[str]:
     return [i.path for i in storage.list(prefix)]
+
+
+@pytest.fixture
+def gcs_uploads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Kinds of upload the google client makes in this test ('multipart' or 'resumable')."""
+    kinds: list[str] = []
+    for kind in ("multipart", "resumable"):
+        original = getattr(Blob, f"_do_{kind}_upload")
+
+        def spy(self: Blob, *args: object, _kind: str = kind, _orig: object = original, **kw: object) -> object:
+            kinds.append(_kind)
+            return _orig(self, *args, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(Blob, f"_do_{kind}_upload", spy)
+    return kinds
+
+
+def _is_gs(storage: Storage) -> bool:
+    return storage.uri.startswith("gs://")
 
 
 def _tmp_leftovers(storage: Storage) -> list[str]:
@@ -55,10 +82,11 @@ def _tmp_leftovers(storage: Storage) -> list[str]:
 # ---------------------------------------------------------------- bytes
 
 
-def test_write_then_read_bytes_round_trips(storage: Storage) -> None:
+def test_write_then_read_bytes_round_trips(storage: Storage, gcs_uploads: list[str]) -> None:
     """write_bytes then read_bytes returns exactly the bytes written (all 256 byte values)."""
     data = bytes(range(256)) * 3
     storage.write_bytes("x/y/data.bin", data)
+    assert gcs_uploads == (["multipart"] if _is_gs(storage) else [])
     assert storage.read_bytes("x/y/data.bin") == data
 
 
@@ -80,22 +108,24 @@ def test_write_bytes_replaces_existing_object(storage: Storage) -> None:
     assert _keys(storage) == ["k"]
 
 
-def test_big_write_bytes_round_trips(storage: Storage) -> None:
+def test_big_write_bytes_round_trips(storage: Storage, gcs_uploads: list[str]) -> None:
     """write_bytes of more than 8 MiB (a resumable upload on gs://) reads back identical."""
     data = _payload(BIG)
     storage.write_bytes("big/whole.bin", data)
+    assert gcs_uploads == (["resumable"] if _is_gs(storage) else [])
     assert hashlib.sha256(storage.read_bytes("big/whole.bin")).digest() == hashlib.sha256(data).digest()
 
 
 # ---------------------------------------------------------------- streams
 
 
-def test_streaming_write_and_read_of_multi_mib_payload(storage: Storage) -> None:
+def test_streaming_write_and_read_of_multi_mib_payload(storage: Storage, gcs_uploads: list[str]) -> None:
     """open_write/open_read stream a >8 MiB payload in chunks; sha256 and size match."""
     data = _payload(BIG, seed=1)
     with storage.open_write("big/stream.bin") as f:
         for start in range(0, len(data), MIB):
             f.write(data[start:start + MIB])
+    assert gcs_uploads == (["resumable"] if _is_gs(storage) else [])
     info = storage.stat("big/stream.bin")
     assert info is not None
     assert info.size == len(data)
@@ -119,14 +149,14 @@ def test_open_read_streams_in_pieces(storage: Storage) -> None:
 def test_failed_open_write_leaves_no_object(storage: Storage) -> None:
     """An exception inside open_write (after >8 MiB) propagates and leaves no object at all."""
     data = _payload(BIG, seed=3)
-    with pytest.raises(Boom), storage.open_write("half/written.bin") as f:
-        f.write(data)
-        raise Boom("stop mid-way")
+    with pytest.raises(BoomError):
+        _write_then_fail(storage, "half/written.bin", data)
     assert storage.stat("half/written.bin") is None
     assert not storage.exists("half/written.bin")
     assert _keys(storage) == []
     assert storage.list_dirs("") == []
     assert _tmp_leftovers(storage) == []
+    assert list(storage.list("", include_temporary=True)) == []
     with pytest.raises(NotFoundError):
         storage.read_bytes("half/written.bin")
 
@@ -134,9 +164,8 @@ def test_failed_open_write_leaves_no_object(storage: Storage) -> None:
 def test_failed_open_write_keeps_previous_content(storage: Storage) -> None:
     """A failed open_write over an existing object leaves the old content untouched."""
     storage.write_bytes("doc.txt", b"old content")
-    with pytest.raises(Boom), storage.open_write("doc.txt") as f:
-        f.write(b"new content that must never be seen")
-        raise Boom("stop")
+    with pytest.raises(BoomError):
+        _write_then_fail(storage, "doc.txt", b"new content that must never be seen")
     assert storage.read_bytes("doc.txt") == b"old content"
     assert _tmp_leftovers(storage) == []
 
@@ -302,6 +331,14 @@ def test_delete_of_a_folder_or_below_a_file_is_a_no_op(storage: Storage) -> None
     assert _keys(storage) == ["dir/child", "leaf"]
 
 
+def test_delete_accepts_reserved_temp_names(storage: Storage) -> None:
+    """delete takes a key with the reserved temp prefix (cleanup removes write leftovers) as a no-op."""
+    storage.write_bytes("a/real", b"x")
+    storage.delete(f"a/{TMP_PREFIX}leftover")
+    storage.delete(f"{TMP_PREFIX}leftover")
+    assert _keys(storage) == ["a/real"]
+
+
 # ---------------------------------------------------------------- create_if_absent
 
 
@@ -311,11 +348,13 @@ def test_create_if_absent_creates(storage: Storage) -> None:
     assert storage.read_bytes("rec/_SUCCESS.json") == b'{"a": 1}'
 
 
-def test_create_if_absent_conflict_keeps_original(storage: Storage) -> None:
+def test_create_if_absent_conflict_keeps_original(storage: Storage, gcs_uploads: list[str]) -> None:
     """A second create_if_absent raises PreconditionFailed and leaves the first content."""
     storage.create_if_absent("rec", b"original")
     with pytest.raises(PreconditionFailed):
         storage.create_if_absent("rec", b"intruder, with other bytes")
+    # the emulator honours if_generation_match only on single-request (multipart) uploads
+    assert gcs_uploads == (["multipart", "multipart"] if _is_gs(storage) else [])
     assert storage.read_bytes("rec") == b"original"
     assert _keys(storage) == ["rec"]
     assert _tmp_leftovers(storage) == []
@@ -422,8 +461,9 @@ def _operations(storage: Storage, path: str) -> list[tuple[str, Callable[[], obj
         ("create_if_absent", lambda: storage.create_if_absent(path, b"x")),
         ("stat", lambda: storage.stat(path)),
         ("exists", lambda: storage.exists(path)),
-        ("delete", lambda: storage.delete(path)),
     ]
+    if TMP_PREFIX not in path:  # delete may remove leftovers of interrupted writes (cleanup)
+        ops.append(("delete", lambda: storage.delete(path)))
     if path not in _PREFIX_OK:
         ops += [
             ("list", lambda: list(storage.list(path))),

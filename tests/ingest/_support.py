@@ -44,8 +44,11 @@ class Outcome:
 
     def markers(self) -> list[FailureMarker]:
         """Every failure marker under the run folder, validated."""
-        return [FailureMarker.model_validate_json(self.storage.read_bytes(k))
-                for k in self.run_keys() if k.endswith("/_FAILURE.json")]
+        return [
+            FailureMarker.model_validate_json(self.storage.read_bytes(k))
+            for k in self.run_keys()
+            if k.endswith("/_FAILURE.json")
+        ]
 
     def marker(self) -> FailureMarker:
         """The single failure marker of this run."""
@@ -141,4 +144,6 @@ def close(a: Any, b: Any, tol: float = 1e-9) -> bool:
     """Element-wise closeness of two equal-length number sequences (or two numbers)."""
     if isinstance(a, int | float):
         return math.isclose(a, b, rel_tol=0.0, abs_tol=tol)
-    return len(a) == len(b) and all(math.isclose(x, y, rel_tol=0.0, abs_tol=tol) for x, y in zip(a, b, strict=True))
+    return len(a) == len(b) and all(
+        math.isclose(x, y, rel_tol=0.0, abs_tol=tol) for x, y in zip(a, b, strict=True)
+    )

@@ -16,8 +16,13 @@ from tests.ingest._support import Outcome, ingest
 def run_ingest(file_storage: Storage) -> Callable[..., Outcome]:
     """Store a blueprint (dict or raw bytes) and run the real ingest stage on it in-process."""
 
-    def go(bp: dict[str, Any] | bytes, scene: str = "scene1", run: str = "r1",
-           extra: dict[str, bytes] | None = None, **env: str) -> Outcome:
+    def go(
+        bp: dict[str, Any] | bytes,
+        scene: str = "scene1",
+        run: str = "r1",
+        extra: dict[str, bytes] | None = None,
+        **env: str,
+    ) -> Outcome:
         put_scene(file_storage, scene, bp, extra)
         return ingest(file_storage, scene, run, **env)
 

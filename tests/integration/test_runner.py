@@ -147,3 +147,29 @@ def test_run_id_reuse_with_new_inputs_is_permanent(file_storage: Storage, scene_
     assert file_storage.read_bytes(Unit(scene, "r1", "ingest").commit_path) == before
     (marker,) = list_markers(file_storage, Unit(scene, "r1", "ingest"))
     assert "different inputs" in marker.message and "RUN_ID" in marker.next_step
+
+
+def test_production_refuses_env_secrets(file_storage: Storage, capsys) -> None:
+    """PIPELINE_ENV=production with a BP_SECRET_* variable fails before any work with exit 2."""
+    env = job_env(file_storage, "s1", API_KEY=SECRET, PIPELINE_ENV="production",
+                  GOOGLE_CLOUD_PROJECT="proj", BP_SECRET_WEBHOOK="do-not-use-this")
+    assert run_stage(_Leaky(), env) == ExitCode.CONFIG
+    err = capsys.readouterr().err
+    assert "BP_SECRET_WEBHOOK" in err and "Secret Manager" in err
+    assert "do-not-use-this" not in err
+    assert list(file_storage.list("")) == []
+
+
+def test_stage_reads_secret_through_context(file_storage: Storage, capsys) -> None:
+    """A stage reads a development secret via ctx.secrets and the value is redacted from logs."""
+
+    class _UsesSecret(_Leaky):
+        def run(self, ctx: StageContext[_SecretSettings]) -> StageResult:
+            value = ctx.secrets.get("webhook")
+            ctx.log.info("webhook secret is %s", value)
+            return StageResult(summary={"len": len(value)})
+
+    env = job_env(file_storage, "s1", API_KEY=SECRET, BP_SECRET_WEBHOOK="whsec-ABCDEF123")
+    assert run_stage(_UsesSecret(), env) == 0
+    err = capsys.readouterr().err
+    assert "whsec-ABCDEF123" not in err and "webhook secret is **redacted**" in err

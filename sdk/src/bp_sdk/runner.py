@@ -22,6 +22,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -41,6 +42,7 @@ from bp_sdk.errors import BPError, ConfigError, ExitCode, Terminated
 from bp_sdk.logs import LogContext, configure_logging, trace_name
 from bp_sdk.markers import FailureMarker, permanent_marker_for, write_marker
 from bp_sdk.redact import Redactor, format_traceback
+from bp_sdk.secrets import Secrets
 from bp_sdk.settings import JobSettings, load_settings
 from bp_sdk.storage import Storage, open_storage
 from bp_sdk.version import code_version
@@ -67,6 +69,7 @@ class StageContext(Generic[S]):
     output: OutputWriter
     redactor: Redactor
     log: logging.Logger
+    secrets: Secrets
     partial: dict[str, Any] = field(default_factory=dict)
     cancelled: Callable[[], None] = field(default=lambda: None)
     _last_progress: float = 0.0
@@ -165,6 +168,14 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
     env = os.environ if environ is None else environ
     try:
         settings = load_settings(stage.settings_cls, env)
+        secrets = Secrets(
+            production=settings.pipeline_env == "production",
+            project=settings.google_cloud_project,
+            redactor=Redactor(settings.secret_values()),
+            environ=env,
+            dotenv=Path.cwd() / ".env",
+        )
+        secrets.refuse_local_in_production()
     except ConfigError as err:
         _report_config_error(stage.name, err, env)
         return int(ExitCode.CONFIG)
@@ -177,7 +188,7 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
         else (None, None)
     )
     unit = Unit(settings.scene_id, settings.run_id, stage.name, shard[0], shard[1])
-    redactor = Redactor(settings.secret_values())
+    redactor = secrets.redactor
     ctx_log = LogContext(
         labels=_labels(settings, stage.name, unit.label),
         trace=trace_name(settings.trace_id, settings.google_cloud_project),
@@ -218,7 +229,7 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
             return int(ExitCode.PERMANENT)
         output = OutputWriter(storage, unit, settings.attempt_id)
         ctx = StageContext(
-            settings, storage, unit, output, redactor, logging.getLogger(f"bp.{stage.name}")
+            settings, storage, unit, output, redactor, logging.getLogger(f"bp.{stage.name}"), secrets
         )
         log.info(
             "%s starting (attempt %s)",

@@ -1,13 +1,19 @@
 """Streaming blueprint reader: bounded memory whatever the file size.
 
-``ijson`` emits parse events; we track nesting depth and duplicate keys ourselves,
-build one object at a time, and hand each to the caller. Memory is O(one object +
-nesting depth), independent of the number of objects.
+Two streaming passes over the file, both driven by ijson's C parser:
+
+1. *structure*: low-level events only, to enforce the nesting limit, refuse duplicate
+   keys and over-long strings, count objects, and collect the (small) top-level fields;
+2. *objects*: ``ijson.items(…, "objects.item")`` builds one object at a time in C and
+   hands it to the caller.
+
+Memory is O(one object + nesting depth), independent of the number of objects.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -17,6 +23,8 @@ from bp_sdk.errors import Problem
 MAX_DEPTH = 16
 MAX_STRING = 4096
 OBJECTS = "objects"
+
+OpenStream = Callable[[], AbstractContextManager[BinaryIO]]
 
 
 class _Counting:
@@ -50,79 +58,29 @@ class ReadResult:
     saw_objects: bool = False
 
 
-class _Builder:
-    """Builds one JSON value from events, refusing duplicate keys and long strings."""
-
-    def __init__(self, where: str, problems: list[Problem]) -> None:
-        self.where = where
-        self.problems = problems
-        self.stack: list[Any] = []
-        self.keys: list[str | None] = []
-        self.value: Any = None
-        self.done = False
-
-    def _put(self, value: Any) -> None:
-        if not self.stack:
-            self.value = value
-            self.done = True
-            return
-        top = self.stack[-1]
-        if isinstance(top, list):
-            top.append(value)
-        else:
-            key = self.keys[-1]
-            assert key is not None  # noqa: S101 - ijson always sends map_key first
-            top[key] = value
-
-    def event(self, event: str, value: Any) -> None:
-        if event == "map_key":
-            top = self.stack[-1]
-            if value in top:
-                self.problems.append(
-                    Problem(
-                        self.where,
-                        f"duplicate key {value!r}",
-                        "each key may appear once per object",
-                    )
-                )
-            self.keys[-1] = value
-        elif event in ("start_map", "start_array"):
-            self.stack.append({} if event == "start_map" else [])
-            self.keys.append(None)
-        elif event in ("end_map", "end_array"):
-            done = self.stack.pop()
-            self.keys.pop()
-            self._put(done)
-        else:
-            if isinstance(value, str) and len(value) > MAX_STRING:
-                self.problems.append(
-                    Problem(
-                        self.where,
-                        f"a string is {len(value)} characters long (limit {MAX_STRING})",
-                        "shorten it",
-                    )
-                )
-                value = value[:MAX_STRING]
-            self._put(value)
-
-
 def read_blueprint(
-    stream: BinaryIO, on_object: Callable[[int, Any], None], max_objects: int
+    open_stream: OpenStream, on_object: Callable[[int, Any], None], max_objects: int
 ) -> ReadResult:
-    """Parse ``stream``; call ``on_object(index, raw)`` for each item of ``objects``."""
+    """Check the structure, then call ``on_object(index, raw)`` for each item of ``objects``."""
     result = ReadResult()
-    counting = _Counting(stream)
-    events: Iterator[tuple[str, str, Any]] = ijson.parse(counting, use_float=True)
-    try:
-        _walk(events, result, on_object, max_objects)
-    except FatalParse as fatal:
-        result.problems.append(fatal.problem)
-    except ijson.JSONError as exc:
-        result.problems.append(_json_problem(str(exc), counting.offset))
-    except UnicodeDecodeError:
-        result.problems.append(
-            Problem("$", f"invalid UTF-8 near byte {counting.offset}", "save the file as UTF-8")
-        )
+    with open_stream() as raw:
+        counting = _Counting(raw)
+        try:
+            _structure(ijson.basic_parse(counting, use_float=True), result, max_objects)
+        except FatalParse as fatal:
+            result.problems.append(fatal.problem)
+        except ijson.JSONError as exc:
+            result.problems.append(_json_problem(str(exc), counting.offset))
+        except UnicodeDecodeError:
+            result.problems.append(
+                Problem("$", f"invalid UTF-8 near byte {counting.offset}", "save the file as UTF-8")
+            )
+    if result.problems and any(p.where == "$" for p in result.problems):
+        return result  # the document itself is broken: objects cannot be read reliably
+    if result.saw_objects and result.object_count:
+        with open_stream() as raw:
+            for index, item in enumerate(ijson.items(raw, "objects.item", use_float=True)):
+                on_object(index, item)
     return result
 
 
@@ -137,54 +95,94 @@ def _json_problem(text: str, offset: int) -> Problem:
     return Problem("$", f"invalid JSON near byte {offset}: {first[:200]}", hint)
 
 
-def _walk(
-    events: Iterator[tuple[str, str, Any]],
-    result: ReadResult,
-    on_object: Callable[[int, Any], None],
-    max_objects: int,
-) -> None:
-    depth = 0
-    first = True
-    top_keys: set[str] = set()
-    key: str | None = None
-    builder: _Builder | None = None
-    in_objects = False
-    index = -1
-    for _prefix, event, value in events:
+class _Value:
+    """Builds one small top-level value from events."""
+
+    def __init__(self) -> None:
+        self.stack: list[Any] = []
+        self.keys: list[str | None] = []
+        self.value: Any = None
+        self.done = False
+
+    def event(self, event: str, value: Any) -> None:
+        if event == "map_key":
+            self.keys[-1] = value
+            return
         if event in ("start_map", "start_array"):
+            self.stack.append({} if event == "start_map" else [])
+            self.keys.append(None)
+            return
+        if event in ("end_map", "end_array"):
+            self.keys.pop()
+            value = self.stack.pop()
+        if not self.stack:
+            self.value, self.done = value, True
+        elif isinstance(self.stack[-1], list):
+            self.stack[-1].append(value)
+        else:
+            self.stack[-1][self.keys[-1]] = value
+
+
+def _where(top_key: str | None, index: int) -> str:
+    if top_key == OBJECTS and index >= 0:
+        return f"$.objects[{index}]"
+    return f"$.{top_key}" if top_key else "$"
+
+
+def _structure(events: Iterator[tuple[str, Any]], result: ReadResult, max_objects: int) -> None:
+    depth = 0
+    keys: list[set[str] | None] = []  # keys seen per open container (None for arrays)
+    top_key: str | None = None
+    builder: _Value | None = None
+    index = -1
+    for event, value in events:
+        if event == "map_key":
+            seen = keys[-1]
+            if seen is not None:
+                if value in seen:
+                    result.problems.append(
+                        Problem(
+                            _where(top_key, index),
+                            f"duplicate key {value!r}",
+                            "each key may appear once per object",
+                        )
+                    )
+                seen.add(value)
+            if depth == 1:
+                top_key = value
+                if value != OBJECTS:
+                    builder = _Value()
+                continue
+        elif event == "start_map" or event == "start_array":  # noqa: PLR1714 - hot loop
             depth += 1
             if depth > MAX_DEPTH:
                 raise FatalParse(
                     Problem(
-                        "$",
+                        _where(top_key, index),
                         f"nesting deeper than {MAX_DEPTH} levels",
                         "a blueprint is at most a few levels deep; flatten it",
                     )
                 )
-        if first:
-            first = False
-            if event != "start_map":
+            if depth == 1 and event != "start_map":
                 raise FatalParse(
                     Problem(
                         "$",
-                        f"expected a JSON object at the top level, got {event.replace('start_', '')}",
+                        "expected a JSON object at the top level, got an array",
                         'the file must be {"schema_version": "1", ...}',
                     )
                 )
-            continue
-        if builder is not None:
-            builder.event(event, value)
-            if builder.done:
-                if in_objects:
-                    on_object(index, builder.value)
-                else:
-                    assert key is not None  # noqa: S101
-                    result.header[key] = builder.value
-                builder = None
-        elif in_objects:
-            if event == "end_array" and depth == 2:
-                in_objects = False
-            else:
+            keys.append(set() if event == "start_map" else None)
+            if depth == 2 and top_key == OBJECTS:
+                result.saw_objects = True
+                if event != "start_array":
+                    result.problems.append(
+                        Problem(
+                            "$.objects",
+                            "expected an array of objects",
+                            'write "objects": [{...}, ...]',
+                        )
+                    )
+            elif depth == 3 and top_key == OBJECTS:
                 index += 1
                 if index >= max_objects:
                     raise FatalParse(
@@ -195,37 +193,39 @@ def _walk(
                         )
                     )
                 result.object_count = index + 1
-                builder = _Builder(f"$.objects[{index}]", result.problems)
-                builder.event(event, value)
-                if builder.done:  # a scalar item
-                    on_object(index, builder.value)
-                    builder = None
-        elif depth == 1 and event == "map_key":
-            key = value
-            if key in top_keys:
-                result.problems.append(
-                    Problem(f"$.{key}", "duplicate top-level key", "each key may appear once")
+        elif event == "end_map" or event == "end_array":  # noqa: PLR1714
+            depth -= 1
+            keys.pop()
+        elif event == "string" and len(value) > MAX_STRING:
+            result.problems.append(
+                Problem(
+                    _where(top_key, index),
+                    f"a string is {len(value)} characters long (limit {MAX_STRING})",
+                    "shorten it",
                 )
-            top_keys.add(key)
-        elif depth == 2 and key == OBJECTS and event == "start_array":
-            in_objects = True
+            )
+        elif depth == 0:
+            raise FatalParse(
+                Problem(
+                    "$",
+                    f"expected a JSON object at the top level, got a {event}",
+                    'the file must be {"schema_version": "1", ...}',
+                )
+            )
+        elif depth == 2 and top_key == OBJECTS:
             result.saw_objects = True
-        elif event in ("end_map", "end_array") and depth == 1:
-            pass  # end of the document
-        else:
-            if key == OBJECTS:
-                result.saw_objects = True
-                result.problems.append(
-                    Problem(
-                        "$.objects", "expected an array of objects", 'write "objects": [{...}, ...]'
-                    )
+            index += 1
+            result.object_count = index + 1  # a scalar item: reported when validated
+        elif depth == 1 and top_key == OBJECTS:
+            result.saw_objects = True
+            result.problems.append(
+                Problem(
+                    "$.objects", "expected an array of objects", 'write "objects": [{...}, ...]'
                 )
-            builder = _Builder(f"$.{key}", result.problems)
+            )
+        if builder is not None:
             builder.event(event, value)
             if builder.done:
-                if key != OBJECTS:
-                    assert key is not None  # noqa: S101
-                    result.header[key] = builder.value
+                assert top_key is not None  # noqa: S101 - set with the builder
+                result.header[top_key] = builder.value
                 builder = None
-        if event in ("end_map", "end_array"):
-            depth -= 1

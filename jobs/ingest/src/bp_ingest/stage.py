@@ -13,7 +13,7 @@ import statistics
 import tempfile
 from array import array
 from collections import Counter
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from bp_sdk.digest import sha256_stream
 from bp_sdk.errors import InputError, NotFoundError, Problem
@@ -33,7 +33,6 @@ from bp_ingest.blueprint import (
     FLOOR,
     UNIT_FACTORS,
     BlueprintHeader,
-    BlueprintObject,
     validate_header,
     validate_object,
 )
@@ -48,13 +47,17 @@ from bp_ingest.geometry import (
     y_up_to_z_up_point,
     y_up_to_z_up_size,
 )
+from bp_ingest.preview import MAX_OBJECTS as MAX_PREVIEW
+from bp_ingest.preview import render_svg
 from bp_ingest.reader import read_blueprint
 from bp_ingest.settings import IngestSettings
 
 BLUEPRINT = "scene.json"
 MANIFEST = "scene_manifest.json"
+PREVIEW = "scene_topdown.svg"
 MAX_PROBLEMS = 1000
 MIN_OBJECTS_FOR_SCENE_SCALE = 3
+PROGRESS_EVERY = 1024
 
 
 class IngestStage(Stage[IngestSettings]):
@@ -100,8 +103,9 @@ class IngestStage(Stage[IngestSettings]):
         inputs = getattr(self, "_inputs", None) or self.inputs(s, ctx.storage)
         with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as spool:
             scan = _Scan(ctx, spool)
-            with ctx.storage.open_read(key) as f:
-                result = read_blueprint(f, scan.on_object, s.ingest_max_objects)
+            result = read_blueprint(
+                lambda: ctx.storage.open_read(key), scan.on_object, s.ingest_max_objects
+            )
             header = scan.finish(result, inputs)
             spool.seek(0)
             summary = _write_manifest(ctx, header, scan, spool, inputs)
@@ -120,6 +124,9 @@ class _Scan:
         self.supports: dict[str, tuple[int, str]] = {}
         self.meshes: dict[str, int] = {}
         self.valid = 0
+        self.catalog = load_catalog()
+        # size / prior ratio in blueprint units (the unit factor is applied once the header is known)
+        self.raw_ratios = array("d")
 
     def _problem(self, items: list[Problem]) -> None:
         self.problem_count += len(items)
@@ -147,9 +154,27 @@ class _Scan:
         self.supports[obj.id] = (index, obj.support)
         if obj.mesh:
             self.meshes.setdefault(obj.mesh, index)
-        self.spool.write(obj.model_dump_json(exclude_none=True) + "\n")
+        pose = obj.pose
+        row = _Spooled(
+            obj.id,
+            obj.category,
+            obj.size,
+            pose.position,
+            pose.orientation_wxyz,
+            obj.support,
+            obj.mesh,
+            obj.material,
+            obj.static,
+        )
+        self.spool.write(json.dumps(row) + "\n")
+        prior = self.catalog.get(obj.category)
+        if prior is not None:
+            self.raw_ratios.append(
+                characteristic((obj.size[0], obj.size[1], obj.size[2])) / prior.scale_m
+            )
         self.valid += 1
-        self.ctx.progress("objects validated", index + 1)
+        if index % PROGRESS_EVERY == 0:
+            self.ctx.progress("objects validated", index + 1)
 
     def finish(self, result: Any, inputs: dict[str, str]) -> BlueprintHeader:
         """Scene-wide checks; raise one InputError with every problem found."""
@@ -237,11 +262,25 @@ def _q(v: tuple[float, ...]) -> Quat:
     return (v[0], v[1], v[2], v[3])
 
 
-def _convert(header: BlueprintHeader, obj: BlueprintObject) -> tuple[Vec3, Quat, Vec3, float]:
+class _Spooled(NamedTuple):
+    """A validated object as spooled between the passes (a JSON list per line)."""
+
+    id: str
+    category: str
+    size: list[float]
+    position: list[float]
+    orientation_wxyz: list[float] | None
+    support: str
+    mesh: str | None
+    material: str | None
+    static: bool | None
+
+
+def _convert(header: BlueprintHeader, obj: _Spooled) -> tuple[Vec3, Quat, Vec3, float]:
     k = UNIT_FACTORS[header.units]
-    pos: Vec3 = (obj.pose.position[0] * k, obj.pose.position[1] * k, obj.pose.position[2] * k)
+    pos: Vec3 = (obj.position[0] * k, obj.position[1] * k, obj.position[2] * k)
     size: Vec3 = (obj.size[0] * k, obj.size[1] * k, obj.size[2] * k)
-    q_in = obj.pose.orientation_wxyz or [1.0, 0.0, 0.0, 0.0]
+    q_in = obj.orientation_wxyz or [1.0, 0.0, 0.0, 0.0]
     q, norm = qnormalize((q_in[0], q_in[1], q_in[2], q_in[3]))
     if header.up_axis == "y":
         pos, size, q = y_up_to_z_up_point(pos), y_up_to_z_up_size(size), y_up_to_z_up_orientation(q)
@@ -258,13 +297,8 @@ def _write_manifest(
     s = ctx.settings
     catalog = load_catalog()
     # scene scale: median ratio of size to prior over objects with a known category
-    ratios = array("d")
-    for line in spool:
-        obj = BlueprintObject.model_validate_json(line)
-        prior = catalog.get(obj.category)
-        if prior is not None:
-            _, _, size, _ = _convert(header, obj)
-            ratios.append(characteristic(size) / prior.scale_m)
+    k = UNIT_FACTORS[header.units]
+    ratios = array("d", (r * k for r in scan.raw_ratios))
     median = statistics.median(ratios) if ratios else None
     scene_scale = 1.0
     changes: list[ScaleChange] = []
@@ -289,6 +323,7 @@ def _write_manifest(
         )
 
     unknown: Counter[str] = Counter()
+    kept: list[ManifestObject] = []  # for the preview, bounded
     renormalised = 0
     spool.seek(0)
     with ctx.output.open(MANIFEST) as out:
@@ -316,7 +351,7 @@ def _write_manifest(
         text = json.dumps(head, indent=2)
         out.write((text[:-2] + ',\n  "objects": [\n').encode())
         for n, line in enumerate(spool):
-            obj = BlueprintObject.model_validate_json(line)
+            obj = _Spooled(*json.loads(line))
             pos, q, size, norm = _convert(header, obj)
             if abs(norm - 1.0) > 1e-3:
                 renormalised += 1
@@ -355,9 +390,12 @@ def _write_manifest(
                 mesh=obj.mesh,
                 mesh_sha256=inputs["input/" + obj.mesh] if obj.mesh else None,
             )
+            if len(kept) < MAX_PREVIEW:
+                kept.append(mo)
             sep = ",\n" if n + 1 < scan.valid else "\n"
             out.write(("    " + mo.model_dump_json() + sep).encode())
-            ctx.progress("objects written", n + 1, scan.valid)
+            if n % PROGRESS_EVERY == 0 or n + 1 == scan.valid:
+                ctx.progress("objects written", n + 1, scan.valid)
         for cat, count in sorted(unknown.items()):
             warnings.append(
                 f"unknown category {cat!r} ({count} objects): no size prior, default material 'generic'"
@@ -383,6 +421,11 @@ def _write_manifest(
             + "\n}\n"
         )
         out.write(("  ]" + tail).encode())
+    if scan.valid <= MAX_PREVIEW:
+        robot = RobotBase.model_validate(head["robot_base"]) if "robot_base" in head else None
+        ctx.output.write_bytes(PREVIEW, render_svg(header.name, kept, robot).encode())
+    else:
+        warnings.append(f"no {PREVIEW}: more than {MAX_PREVIEW} objects")
     for w in warnings:
         ctx.log.warning(w)
     for c in changes:

@@ -19,6 +19,9 @@ from bp_sdk.errors import NotFoundError, PathError, PreconditionFailed
 from bp_sdk.storage.base import TMP_PREFIX, ObjectInfo, Storage, check_path
 
 
+FILE_MODE = 0o644
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -71,6 +74,7 @@ class LocalStorage(Storage):
         full = self._resolve(path)
         full.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=full.parent)
+        os.fchmod(fd, FILE_MODE)  # mkstemp's 0600 would hide outputs from other local users/containers
         tmp_path = Path(tmp)
         try:
             with os.fdopen(fd, "wb") as f:
