@@ -1,11 +1,15 @@
 """The storage contract, run identically on ``file://`` and on ``gs://`` (fake-gcs-server).
 
 Prefix semantics (found on both backends, and pinned here): ``list(prefix)`` is a plain
-string-prefix match on keys, not a folder match. ``list("a/b")`` returns ``a/b``,
-``a/b/c`` *and* ``a/bc``; ``list("a")`` also returns ``ab/x`` and ``a-b/x``. Callers that
-mean a folder must end the prefix with ``/`` (``list("a/")`` never returns ``ab/x``).
-``list_dirs`` always treats its argument as a folder. Results come in key order
-(code-point order, so ``a-b`` < ``a.b`` < ``a/b`` < ``a0`` < ``ab``).
+string-prefix match on keys, not a folder match. ``list("a/b")`` returns ``a/b.txt``,
+``a/b/c`` *and* ``a/bc``; ``list("a")`` also returns ``ab/x``, ``a-b/x`` and ``a0``.
+Callers that mean a folder must end the prefix with ``/`` (``list("a/")`` never returns
+``ab/x``). ``list_dirs`` always treats its argument as a folder. Results come in key
+order (code-point order, so ``a-b`` < ``a.b`` < ``a/b`` < ``a0`` < ``ab``).
+
+Not part of the shared contract: a key that is also the folder of other keys (``a/b``
+and ``a/b/c``). ``gs://`` holds both; ``file://`` cannot (a file is not a directory), so
+these tests never create such pairs.
 """
 
 from __future__ import annotations

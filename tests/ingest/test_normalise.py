@@ -373,3 +373,16 @@ def test_manifest_fills_roles_materials_static_and_mesh_digest(run_ingest: Run) 
     assert mug.mesh == "meshes/mug.obj" and mug.mesh_sha256 == hashlib.sha256(mesh).hexdigest()
     assert table.mesh is None and table.mesh_sha256 is None
     assert (mug.support, apple.support, table.support) == ("table", "table", "floor")
+
+
+def test_utf8_bom_is_accepted(file_storage, scene_factory) -> None:
+    """A blueprint saved with a UTF-8 byte-order mark ingests like one without."""
+    import json as _json
+
+    from bp_ingest.stage import IngestStage
+    from bp_sdk.runner import run_stage
+
+    from tests.conftest import job_env, minimal_blueprint
+
+    scene = scene_factory(b"\xef\xbb\xbf" + _json.dumps(minimal_blueprint()).encode())
+    assert run_stage(IngestStage(), job_env(file_storage, scene)) == 0

@@ -173,3 +173,11 @@ def test_stage_reads_secret_through_context(file_storage: Storage, capsys) -> No
     assert run_stage(_UsesSecret(), env) == 0
     err = capsys.readouterr().err
     assert "whsec-ABCDEF123" not in err and "webhook secret is **redacted**" in err
+
+
+def test_unsharded_stage_refuses_many_tasks(file_storage: Storage, scene_factory) -> None:
+    """An unsharded stage run with CLOUD_RUN_TASK_COUNT > 1 is a configuration error (no double commits)."""
+    scene = scene_factory()
+    env = job_env(file_storage, scene, CLOUD_RUN_TASK_COUNT="3", CLOUD_RUN_TASK_INDEX="1")
+    assert run_stage(IngestStage(), env) == ExitCode.CONFIG
+    assert read_committed(file_storage, scene, "r1", "ingest") is None

@@ -38,7 +38,7 @@ from bp_sdk.commit import (
     now,
     outputs_digest,
 )
-from bp_sdk.errors import BPError, ConfigError, ExitCode, Terminated
+from bp_sdk.errors import BPError, ConfigError, ExitCode, Problem, Terminated
 from bp_sdk.logs import LogContext, configure_logging, trace_name
 from bp_sdk.markers import FailureMarker, permanent_marker_for, write_marker
 from bp_sdk.redact import Redactor, format_traceback
@@ -176,6 +176,12 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
             dotenv=Path.cwd() / ".env",
         )
         secrets.refuse_local_in_production()
+        if not stage.sharded and settings.cloud_run_task_count > 1:
+            raise ConfigError(
+                f"{stage.name} is not a sharded stage but CLOUD_RUN_TASK_COUNT is "
+                f"{settings.cloud_run_task_count}",
+                problems=[Problem("CLOUD_RUN_TASK_COUNT", "must be 1 for this stage", "run it with one task")],
+            )
     except ConfigError as err:
         _report_config_error(stage.name, err, env)
         return int(ExitCode.CONFIG)

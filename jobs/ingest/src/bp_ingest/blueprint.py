@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from bp_sdk.errors import Problem
+from bp_sdk.errors import PathError, Problem
 from bp_sdk.ids import ID_HINT, ID_PATTERN
 from bp_sdk.storage import check_path
 from pydantic import (
@@ -44,7 +44,7 @@ class Pose(BaseModel):
     @field_validator("orientation_wxyz")
     @classmethod
     def _nonzero(cls, q: list[float] | None) -> list[float] | None:
-        if q is not None and sum(c * c for c in q) < 1e-12:
+        if q is not None and all(c == 0 for c in q):
             raise ValueError("quaternion is all zeros")
         return q
 
@@ -67,7 +67,10 @@ class BlueprintObject(BaseModel):
     def _mesh_path(cls, v: str | None) -> str | None:
         if v is None:
             return v
-        check_path(v)  # raises PathError (a ValueError is what pydantic wants)
+        try:
+            check_path(v)
+        except PathError as exc:
+            raise ValueError(exc.message) from None
         if not v.lower().endswith(MESH_SUFFIXES):
             raise ValueError(f"unsupported mesh type; use one of {', '.join(MESH_SUFFIXES)}")
         return v
@@ -119,7 +122,11 @@ _HINTS: dict[str, str] = {
 def _path(base: str, loc: tuple[int | str, ...]) -> str:
     out = base
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+        out += (
+            f"[{part}]"
+            if isinstance(part, int)
+            else f".{part if len(part) <= 64 else part[:61] + '...'}"
+        )
     return out
 
 
@@ -140,7 +147,7 @@ def problems_from(exc: ValidationError, base: str, model: type[BaseModel]) -> li
         elif kind == "extra_forbidden":
             allowed = ", ".join(model.model_fields) if len(loc) == 1 else "see docs/BLUEPRINT.md"
             msg, hint = (
-                f"unknown key {field!r}",
+                f"unknown key {_shown(field)}",
                 f"remove it or fix its spelling; allowed keys: {allowed}",
             )
         else:

@@ -35,8 +35,11 @@ def qconj(q: Quat) -> Quat:
 
 def qnormalize(q: Quat) -> tuple[Quat, float]:
     """Unit quaternion with w ≥ 0, and the input's norm."""
-    n = math.sqrt(sum(c * c for c in q))
-    u = (q[0] / n, q[1] / n, q[2] / n, q[3] / n)
+    m = max(abs(c) for c in q)
+    s = (q[0] / m, q[1] / m, q[2] / m, q[3] / m)
+    n = math.sqrt(sum(c * c for c in s))
+    u = (s[0] / n, s[1] / n, s[2] / n, s[3] / n)
+    n *= m
     if u[0] < 0:
         u = (-u[0], -u[1], -u[2], -u[3])
     return u, n

@@ -22,6 +22,7 @@ from bp_sdk.errors import Problem
 
 MAX_DEPTH = 16
 MAX_STRING = 4096
+BOM = b"\xef\xbb\xbf"
 OBJECTS = "objects"
 
 OpenStream = Callable[[], AbstractContextManager[BinaryIO]]
@@ -36,6 +37,9 @@ class _Counting:
 
     def read(self, n: int = -1) -> bytes:
         data = self.inner.read(n)
+        if self.offset == 0 and data.startswith(BOM):
+            data = data[len(BOM) :]  # a UTF-8 byte-order mark is harmless: skip it
+            self.offset += len(BOM)
         self.offset += len(data)
         return data
 
@@ -56,6 +60,7 @@ class ReadResult:
     problems: list[Problem] = field(default_factory=list)
     object_count: int = 0
     saw_objects: bool = False
+    fatal: bool = False
 
 
 def read_blueprint(
@@ -66,20 +71,30 @@ def read_blueprint(
     with open_stream() as raw:
         counting = _Counting(raw)
         try:
-            _structure(ijson.basic_parse(counting, use_float=True), result, max_objects)
+            _structure(
+                ijson.basic_parse(counting, use_float=True, buf_size=64),
+                result,
+                max_objects,
+                counting,
+            )
         except FatalParse as fatal:
             result.problems.append(fatal.problem)
+            result.fatal = True
         except ijson.JSONError as exc:
             result.problems.append(_json_problem(str(exc), counting.offset))
+            result.fatal = True
         except UnicodeDecodeError:
             result.problems.append(
                 Problem("$", f"invalid UTF-8 near byte {counting.offset}", "save the file as UTF-8")
             )
-    if result.problems and any(p.where == "$" for p in result.problems):
+            result.fatal = True
+    if result.fatal:
         return result  # the document itself is broken: objects cannot be read reliably
     if result.saw_objects and result.object_count:
         with open_stream() as raw:
-            for index, item in enumerate(ijson.items(raw, "objects.item", use_float=True)):
+            for index, item in enumerate(
+                ijson.items(_Counting(raw), "objects.item", use_float=True)
+            ):
                 on_object(index, item)
     return result
 
@@ -129,7 +144,9 @@ def _where(top_key: str | None, index: int) -> str:
     return f"$.{top_key}" if top_key else "$"
 
 
-def _structure(events: Iterator[tuple[str, Any]], result: ReadResult, max_objects: int) -> None:
+def _structure(
+    events: Iterator[tuple[str, Any]], result: ReadResult, max_objects: int, counting: _Counting
+) -> None:
     depth = 0
     keys: list[set[str] | None] = []  # keys seen per open container (None for arrays)
     top_key: str | None = None
@@ -137,12 +154,21 @@ def _structure(events: Iterator[tuple[str, Any]], result: ReadResult, max_object
     index = -1
     for event, value in events:
         if event == "map_key":
+            if len(value) > MAX_STRING:
+                result.problems.append(
+                    Problem(
+                        _where(top_key, index),
+                        f"a key is {len(value)} characters long (limit {MAX_STRING})",
+                        "shorten it",
+                    )
+                )
+                value = value[:MAX_STRING]  # noqa: PLW2901 - bounded copy
             seen = keys[-1]
             if seen is not None:
                 if value in seen:
                     result.problems.append(
                         Problem(
-                            _where(top_key, index),
+                            f"$.{value}" if depth == 1 else _where(top_key, index),
                             f"duplicate key {value!r}",
                             "each key may appear once per object",
                         )
@@ -159,7 +185,7 @@ def _structure(events: Iterator[tuple[str, Any]], result: ReadResult, max_object
                 raise FatalParse(
                     Problem(
                         _where(top_key, index),
-                        f"nesting deeper than {MAX_DEPTH} levels",
+                        f"nesting deeper than {MAX_DEPTH} levels near byte {counting.offset}",
                         "a blueprint is at most a few levels deep; flatten it",
                     )
                 )

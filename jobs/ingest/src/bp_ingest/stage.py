@@ -9,6 +9,7 @@ Any problem anywhere → one :class:`InputError` listing them all, and nothing i
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import tempfile
 from array import array
@@ -58,6 +59,7 @@ PREVIEW = "scene_topdown.svg"
 MAX_PROBLEMS = 1000
 MIN_OBJECTS_FOR_SCENE_SCALE = 3
 PROGRESS_EVERY = 1024
+MIN_SIZE_M, MAX_SIZE_M = 1e-6, 1e4
 
 
 class IngestStage(Stage[IngestSettings]):
@@ -127,6 +129,10 @@ class _Scan:
         self.catalog = load_catalog()
         # size / prior ratio in blueprint units (the unit factor is applied once the header is known)
         self.raw_ratios = array("d")
+        self.invalid_ids: set[str] = set()
+        self.min_size = math.inf
+        self.max_size = 0.0
+        self.indices = array("l")
 
     def _problem(self, items: list[Problem]) -> None:
         self.problem_count += len(items)
@@ -138,6 +144,8 @@ class _Scan:
         obj, problems = validate_object(raw, index)
         if obj is None:
             self._problem(problems)
+            if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                self.invalid_ids.add(raw["id"][:200])
             return
         if obj.id in self.first_index:
             self._problem(
@@ -167,6 +175,9 @@ class _Scan:
             obj.static,
         )
         self.spool.write(json.dumps(row) + "\n")
+        self.indices.append(index)
+        self.min_size = min(self.min_size, *obj.size)
+        self.max_size = max(self.max_size, *obj.size)
         prior = self.catalog.get(obj.category)
         if prior is not None:
             self.raw_ratios.append(
@@ -179,13 +190,22 @@ class _Scan:
     def finish(self, result: Any, inputs: dict[str, str]) -> BlueprintHeader:
         """Scene-wide checks; raise one InputError with every problem found."""
         self._problem(result.problems)
+        if result.fatal:
+            raise InputError(
+                f"blueprint {self.ctx.settings.scene_id!r} is invalid ({self.problem_count} problem{'s' if self.problem_count != 1 else ''})",
+                problems=self.problems,
+            )
         header, hp = validate_header(result.header)
         self._problem(hp)
         if not result.saw_objects and not any(p.where == "$" for p in result.problems):
             self._problem(
                 [Problem("$.objects", "required key is missing", 'add "objects": [{...}, ...]')]
             )
-        elif result.saw_objects and result.object_count == 0:
+        elif (
+            result.saw_objects
+            and result.object_count == 0
+            and not any(p.where == "$.objects" for p in result.problems)
+        ):
             self._problem([Problem("$.objects", "no objects", "a scene needs at least one object")])
         for oid, (index, support) in self.supports.items():
             if support == FLOOR:
@@ -200,7 +220,7 @@ class _Scan:
                         )
                     ]
                 )
-            elif support not in self.supports:
+            elif support not in self.supports and support not in self.invalid_ids:
                 self._problem(
                     [
                         Problem(
@@ -222,6 +242,23 @@ class _Scan:
                         )
                     ]
                 )
+        k = UNIT_FACTORS[header.units] if header is not None else 1.0
+        out_of_range = self.min_size * k < MIN_SIZE_M or self.max_size * k > MAX_SIZE_M
+        if header is not None and not self.problem_count and out_of_range:
+            self.spool.seek(0)
+            for index, line in zip(self.indices, self.spool, strict=True):
+                row = _Spooled(*json.loads(line))
+                if min(row.size) * k < MIN_SIZE_M or max(row.size) * k > MAX_SIZE_M:
+                    self._problem(
+                        [
+                            Problem(
+                                f"$.objects[{index}].size",
+                                f"{row.size} {header.units} is outside 1 µm .. 10 km",
+                                "check the units",
+                            )
+                        ]
+                    )
+            self.spool.seek(0, 2)
         if self.problem_count or header is None:
             raise InputError(
                 f"blueprint {self.ctx.settings.scene_id!r} is invalid ({self.problem_count} problem{'s' if self.problem_count != 1 else ''})",
@@ -239,7 +276,7 @@ class _Scan:
                 state[node] = 1
                 path.append(node)
                 node = self.supports[node][1]
-            if node in self.supports and state.get(node) == 1 and node in path:
+            if node in self.supports and state.get(node) == 1 and node in path and path[-1] != node:
                 cycle = path[path.index(node) :]
                 index = self.supports[cycle[0]][0]
                 found.append(
