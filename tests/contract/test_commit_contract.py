@@ -7,7 +7,9 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -205,6 +207,32 @@ def test_second_commit_with_same_inputs_returns_the_winner(storage: Storage) -> 
     units = read_committed(storage, SCENE, RUN, STAGE)
     assert units is not None
     assert units[0].read_bytes("data.bin") == b"payload"
+
+
+def test_concurrent_commits_agree_on_one_winner(
+    storage: Storage, open_same: Callable[[str], Storage]
+) -> None:
+    """Attempts committing the same unit at once all get the one winning record."""
+    unit = Unit(SCENE, RUN, STAGE)
+    handles = [open_same(storage.uri) for _ in range(6)]
+    records = [
+        _record(_write_attempt(h, unit, f"exec{i}-a0", f"attempt {i}".encode()), DIGEST_A, execution=f"exec{i}")
+        for i, h in enumerate(handles)
+    ]
+    barrier = threading.Barrier(len(handles))
+
+    def attempt(i: int) -> CommitRecord:
+        barrier.wait(timeout=30)
+        return commit(handles[i], records[i])
+
+    with ThreadPoolExecutor(len(handles)) as pool:
+        winners = list(pool.map(attempt, range(len(handles)), timeout=120))
+    assert len({w.attempt.attempt_id for w in winners}) == 1
+    assert sum(w is r for w, r in zip(winners, records, strict=True)) == 1
+    units = read_committed(storage, SCENE, RUN, STAGE)
+    assert units is not None
+    assert units[0].record == winners[0]
+    assert units[0].read_bytes("data.bin") == f"attempt {winners[0].attempt.execution[4:]}".encode()
 
 
 def test_second_commit_with_other_inputs_is_a_permanent_error(storage: Storage) -> None:

@@ -41,7 +41,7 @@ from bp_sdk.commit import (
 from bp_sdk.errors import BPError, ConfigError, ExitCode, Problem, Terminated
 from bp_sdk.logs import LogContext, configure_logging, trace_name
 from bp_sdk.markers import FailureMarker, permanent_marker_for, write_marker
-from bp_sdk.redact import Redactor, format_traceback
+from bp_sdk.redact import Redactor, format_traceback, sanitize_paths
 from bp_sdk.secrets import Secrets
 from bp_sdk.settings import JobSettings, load_settings
 from bp_sdk.storage import Storage, open_storage
@@ -153,6 +153,17 @@ def _labels(settings: JobSettings, stage: str, unit_label: str) -> dict[str, str
     }
 
 
+def _check_sharding(stage: Stage[S], settings: S) -> None:
+    if not stage.sharded and settings.cloud_run_task_count > 1:
+        raise ConfigError(
+            f"{stage.name} is not a sharded stage but CLOUD_RUN_TASK_COUNT is "
+            f"{settings.cloud_run_task_count}",
+            problems=[
+                Problem("CLOUD_RUN_TASK_COUNT", "must be 1 for this stage", "run it with one task")
+            ],
+        )
+
+
 def _report_config_error(stage: str, err: ConfigError, environ: Mapping[str, str]) -> None:
     fmt = environ.get("LOG_FORMAT", "json")
     ctx = LogContext(labels={"job": f"bp-{stage}"})
@@ -176,12 +187,7 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
             dotenv=Path.cwd() / ".env",
         )
         secrets.refuse_local_in_production()
-        if not stage.sharded and settings.cloud_run_task_count > 1:
-            raise ConfigError(
-                f"{stage.name} is not a sharded stage but CLOUD_RUN_TASK_COUNT is "
-                f"{settings.cloud_run_task_count}",
-                problems=[Problem("CLOUD_RUN_TASK_COUNT", "must be 1 for this stage", "run it with one task")],
-            )
+        _check_sharding(stage, settings)
     except ConfigError as err:
         _report_config_error(stage.name, err, env)
         return int(ExitCode.CONFIG)
@@ -235,7 +241,13 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
             return int(ExitCode.PERMANENT)
         output = OutputWriter(storage, unit, settings.attempt_id)
         ctx = StageContext(
-            settings, storage, unit, output, redactor, logging.getLogger(f"bp.{stage.name}"), secrets
+            settings,
+            storage,
+            unit,
+            output,
+            redactor,
+            logging.getLogger(f"bp.{stage.name}"),
+            secrets,
         )
         log.info(
             "%s starting (attempt %s)",
@@ -296,6 +308,8 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
         return _fail(stage, settings, unit, storage, ctx, exc, digest, params, code, redactor)
     finally:
         sigterm.restore()
+        if storage is not None:
+            storage.close()
 
 
 def _fail(
@@ -319,8 +333,8 @@ def _fail(
         message, problems = f"{type(exc).__name__}: {exc}", []
     marker = FailureMarker(
         error_type=type(exc).__name__,
-        message=redactor.text(message),
-        problems=[redactor.text(p) for p in problems],
+        message=sanitize_paths(redactor.text(message)),
+        problems=[sanitize_paths(redactor.text(p)) for p in problems],
         permanent=permanent,
         exit_code=int(exit_code),
         stage=stage.name,

@@ -44,7 +44,7 @@ def check_path(path: str, *, allow_empty: bool = False, allow_temp: bool = False
             problems.append(f"contains a '{seg}' segment")
         elif seg == "":
             problems.append("contains an empty segment ('//')")
-        elif not _SEGMENT.match(seg):
+        elif not _SEGMENT.fullmatch(seg):
             problems.append(f"segment {seg[:40]!r} has characters outside [A-Za-z0-9._-]")
         elif seg.startswith(TMP_PREFIX) and not allow_temp:
             problems.append(f"segment {seg[:40]!r} uses the reserved prefix {TMP_PREFIX!r}")
@@ -110,6 +110,9 @@ class Storage(ABC):
     @abstractmethod
     def delete(self, path: str) -> None:
         """Remove an object (no error if it is missing)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
+        """Release network clients (no-op for local storage)."""
 
     def exists(self, path: str) -> bool:
         """True if the object exists."""

@@ -71,8 +71,8 @@ class GCSStorage(Storage):
         self._bucket: Bucket = client.bucket(bucket)
         self.uri = f"gs://{bucket}/{self.prefix}" if self.prefix else f"gs://{bucket}"
 
-    def _key(self, path: str) -> str:
-        check_path(path)
+    def _key(self, path: str, *, allow_temp: bool = False) -> str:
+        check_path(path, allow_temp=allow_temp)
         return f"{self.prefix}/{path}" if self.prefix else path
 
     def _blob(self, path: str) -> Blob:
@@ -139,4 +139,8 @@ class GCSStorage(Storage):
     def delete(self, path: str) -> None:
         """Delete the blob; a missing one is fine."""
         with contextlib.suppress(NotFoundError), _mapped(path):
-            self._blob(path).delete(timeout=TIMEOUT_S)
+            self._bucket.blob(self._key(path, allow_temp=True)).delete(timeout=TIMEOUT_S)
+
+    def close(self) -> None:
+        """Close the client's HTTP session."""
+        self.client.close()

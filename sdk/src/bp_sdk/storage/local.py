@@ -18,7 +18,6 @@ from typing import BinaryIO
 from bp_sdk.errors import NotFoundError, PathError, PreconditionFailed
 from bp_sdk.storage.base import TMP_PREFIX, ObjectInfo, Storage, check_path
 
-
 FILE_MODE = 0o644
 
 
@@ -72,9 +71,20 @@ class LocalStorage(Storage):
     @contextlib.contextmanager
     def _temp(self, path: str) -> Iterator[tuple[Path, BinaryIO]]:
         full = self._resolve(path)
-        full.parent.mkdir(parents=True, exist_ok=True)
+        if full.is_dir():
+            raise PathError(
+                f"refused storage path {path!r}: a folder of other objects has this name"
+            )
+        try:
+            full.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise PathError(
+                f"refused storage path {path!r}: a parent of it is an object, not a folder"
+            ) from None
         fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=full.parent)
-        os.fchmod(fd, FILE_MODE)  # mkstemp's 0600 would hide outputs from other local users/containers
+        os.fchmod(
+            fd, FILE_MODE
+        )  # mkstemp's 0600 would hide outputs from other local users/containers
         tmp_path = Path(tmp)
         try:
             with os.fdopen(fd, "wb") as f:
@@ -145,7 +155,12 @@ class LocalStorage(Storage):
     def delete(self, path: str) -> None:
         """Unlink the file and prune empty parent folders up to the root."""
         full = self._resolve(path, allow_temp=True)
-        full.unlink(missing_ok=True)
+        if full.is_dir():
+            return  # a folder is not an object: nothing to delete (as on GCS)
+        try:
+            full.unlink(missing_ok=True)
+        except NotADirectoryError:
+            return
         parent = full.parent
         while parent != self.root and parent.is_dir():
             try:
