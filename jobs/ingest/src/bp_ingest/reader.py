@@ -23,6 +23,8 @@ from bp_sdk.errors import Problem
 MAX_DEPTH = 16
 MAX_STRING = 4096
 BOM = b"\xef\xbb\xbf"
+FAST_BUFFER = 1 << 16
+PRECISE_BUFFER = 64
 OBJECTS = "objects"
 
 OpenStream = Callable[[], AbstractContextManager[BinaryIO]]
@@ -67,16 +69,28 @@ def read_blueprint(
     open_stream: OpenStream, on_object: Callable[[int, Any], None], max_objects: int
 ) -> ReadResult:
     """Check the structure, then call ``on_object(index, raw)`` for each item of ``objects``."""
+    result = _check_structure(open_stream, max_objects, FAST_BUFFER)
+    if result.fatal:
+        # locate the fault precisely: re-read with a small buffer (only on the failure path)
+        result = _check_structure(open_stream, max_objects, PRECISE_BUFFER)
+    if result.fatal:
+        return result  # the document itself is broken: objects cannot be read reliably
+    if result.saw_objects and result.object_count:
+        with open_stream() as raw:
+            for index, item in enumerate(
+                ijson.items(_Counting(raw), "objects.item", use_float=True)
+            ):
+                on_object(index, item)
+    return result
+
+
+def _check_structure(open_stream: OpenStream, max_objects: int, buf_size: int) -> ReadResult:
     result = ReadResult()
     with open_stream() as raw:
         counting = _Counting(raw)
         try:
-            _structure(
-                ijson.basic_parse(counting, use_float=True, buf_size=64),
-                result,
-                max_objects,
-                counting,
-            )
+            events = ijson.basic_parse(counting, use_float=True, buf_size=buf_size)
+            _structure(events, result, max_objects, counting)
         except FatalParse as fatal:
             result.problems.append(fatal.problem)
             result.fatal = True
@@ -88,14 +102,6 @@ def read_blueprint(
                 Problem("$", f"invalid UTF-8 near byte {counting.offset}", "save the file as UTF-8")
             )
             result.fatal = True
-    if result.fatal:
-        return result  # the document itself is broken: objects cannot be read reliably
-    if result.saw_objects and result.object_count:
-        with open_stream() as raw:
-            for index, item in enumerate(
-                ijson.items(_Counting(raw), "objects.item", use_float=True)
-            ):
-                on_object(index, item)
     return result
 
 
@@ -153,6 +159,20 @@ def _structure(
     builder: _Value | None = None
     index = -1
     for event, value in events:
+        if depth > 2 and builder is None:
+            # fast path: scalars inside an object item (most events of a big blueprint)
+            if event == "number" or event == "boolean" or event == "null":  # noqa: PLR1714 - hot loop
+                continue
+            if event == "string":
+                if len(value) > MAX_STRING:
+                    result.problems.append(
+                        Problem(
+                            _where(top_key, index),
+                            f"a string is {len(value)} characters long (limit {MAX_STRING})",
+                            "shorten it",
+                        )
+                    )
+                continue
         if event == "map_key":
             if len(value) > MAX_STRING:
                 result.problems.append(
