@@ -270,6 +270,24 @@ def require_committed(storage: Storage, scene: str, run: str, stage: str) -> Com
     return units[0]
 
 
+def upstream_digests(storage: Storage, scene: str, run: str, stages: list[str]) -> dict[str, str]:
+    """``{"<stage>": outputs digest}`` of each committed upstream stage (shards combined).
+
+    This is what a downstream stage declares as its inputs: it changes iff any byte the
+    upstream stage committed changes. A missing upstream stage is a permanent error.
+    """
+    out: dict[str, str] = {}
+    for stage in stages:
+        units = read_committed(storage, scene, run, stage)
+        if not units:
+            raise PermanentError(
+                f"stage {stage!r} has no commit record for scene {scene!r}, run {run!r}",
+                next_step=f"Run the {stage} stage for this scene and run id first (bp stage {stage} ...).",
+            )
+        out[stage] = sha256_json([u.record.outputs_digest for u in units])
+    return out
+
+
 def now() -> datetime:
     """UTC now (commit records and markers are the only timestamped files)."""
     return datetime.now(tz=UTC)

@@ -41,3 +41,8 @@ def sha256_chunks(chunks: Iterable[bytes]) -> str:
     for c in chunks:
         h.update(c)
     return h.hexdigest()
+
+
+def derive_seed(*parts: Any) -> int:
+    """A 63-bit seed from (scene, configuration, base seed, index, ...): never time or run id."""
+    return int.from_bytes(hashlib.sha256(canonical_json(list(parts))).digest()[:8], "big") >> 1

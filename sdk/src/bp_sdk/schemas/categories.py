@@ -20,6 +20,8 @@ class CategoryPrior(BaseModel):
     graspable: bool
     material: str
     articulation: Literal["drawer", "door", "lid"] | None = None
+    shape: Literal["box", "cylinder", "sphere", "shelf_frame", "carcass"] = "box"
+    fill: float = Field(default=1.0, gt=0.0, le=1.0)
 
     @property
     def scale_m(self) -> float:
@@ -39,6 +41,37 @@ class CategoryCatalog(BaseModel):
     def get(self, name: str) -> CategoryPrior | None:
         """Prior of ``name`` or None if unknown."""
         return self.categories.get(name)
+
+
+class Material(BaseModel):
+    """Physical constants of one material."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    density_kg_m3: float = Field(gt=0)
+    friction: float = Field(ge=0, le=2)
+    torsional: float = Field(ge=0)
+    rolling: float = Field(ge=0)
+    restitution: float = Field(ge=0, le=1)
+
+
+class MaterialTable(BaseModel):
+    """Every known material by name (``bp_sdk/data/materials.json``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    about: str = Field(alias="_about")
+    version: str
+    materials: dict[str, Material]
+
+    def get(self, name: str) -> Material:
+        """The material, or ``generic`` when unknown."""
+        return self.materials.get(name, self.materials["generic"])
+
+
+@lru_cache(maxsize=1)
+def load_materials() -> MaterialTable:
+    """The packaged material table, validated once per process."""
+    raw = resources.files("bp_sdk").joinpath("data/materials.json").read_text(encoding="utf-8")
+    return MaterialTable.model_validate(json.loads(raw))
 
 
 @lru_cache(maxsize=1)
