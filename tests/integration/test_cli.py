@@ -92,3 +92,21 @@ def test_stages_lists_ingest() -> None:
     """`bp stages` lists installed stages from package metadata."""
     out = _bp("stages")
     assert out.returncode == 0 and "ingest" in out.stdout.split()
+
+
+def test_run_chains_installed_stages_until(tmp_path: Path) -> None:
+    """`bp run --until ingest` runs the pipeline prefix with one run id and prints a summary table."""
+    uri = (tmp_path / "store").as_uri()
+    out = _bp("run", str(EXAMPLES / "kitchen_counter"), "--storage", uri, "--until", "ingest")
+    assert out.returncode == 0, out.stderr
+    assert "ingest" in out.stderr and "scene kitchen_counter" in out.stderr
+    store = open_storage(uri)
+    (run,) = store.list_dirs("scenes/kitchen_counter/runs/")
+    assert read_committed(store, "kitchen_counter", run, "ingest") is not None
+
+
+def test_run_unknown_until_lists_stages(tmp_path: Path) -> None:
+    """`bp run --until nosuch` is a configuration error listing the installed stages in order."""
+    out = _bp("run", str(EXAMPLES / "kitchen_counter"), "--storage", (tmp_path / "s").as_uri(), "--until", "nosuch")
+    assert out.returncode == ExitCode.CONFIG
+    assert "installed, in order: ingest" in out.stderr

@@ -13,12 +13,13 @@ from typing import Annotated
 
 import typer
 from bp_sdk.cleanup import cleanup, parse_duration
-from bp_sdk.errors import BPError, ExitCode
+from bp_sdk.errors import BPError, ConfigError
 from bp_sdk.ids import ID_HINT, is_valid_id
 from bp_sdk.layout import Unit
-from bp_sdk.storage import open_storage
+from bp_sdk.storage import Storage, open_storage
 from rich.console import Console
 
+from bp_cli.pipeline import planned_stages, print_summary, run_pipeline
 from bp_cli.report import MEANING, show_unit
 from bp_cli.scenes import derive_run_id, scene_id_for, stored_digests, upload_scene
 from bp_cli.stages import available_stages, base_env, new_execution_id, run_tasks, stage_script
@@ -88,34 +89,10 @@ def stage_cmd(
     try:
         script = stage_script(name)
         store = open_storage(uri)
-        folder = Path(scene)
-        if folder.is_dir():
-            scene_id = scene_id_for(folder)
-            digests = upload_scene(store, folder, scene_id)
-            console.print(
-                f"uploaded [bold]{folder}[/] → {store.uri}/scenes/{scene_id}/input/ ({len(digests)} files)"
-            )
-        elif is_valid_id(scene):
-            scene_id = scene
-            digests = stored_digests(store, scene_id)
-        else:
-            console.print(
-                f"[bold red]error:[/] --scene {scene!r} is neither a folder nor a scene id ({ID_HINT})"
-            )
-            raise typer.Exit(int(ExitCode.CONFIG))
+        scene_id, digests = _prepare_scene(store, scene)
         rid = run_id or derive_run_id(digests, overrides)
         execution = new_execution_id()
-        env = base_env(
-            {
-                **overrides,
-                "STORAGE_URI": uri,
-                "SCENE_ID": scene_id,
-                "RUN_ID": rid,
-                "LOG_FORMAT": log_format,
-                "CLOUD_RUN_EXECUTION": execution,
-                "CLOUD_RUN_TASK_ATTEMPT": "0",
-            }
-        )
+        env = _job_env(overrides, uri, scene_id, rid, log_format, execution)
         console.print(
             f"running [bold]bp-{name}[/] scene={scene_id} run={rid} execution={execution} tasks={tasks}"
         )
@@ -134,6 +111,82 @@ def stage_cmd(
     colour = "green" if worst.exit_code == 0 else "red"
     console.print(f"[bold {colour}]{name}: {status}[/]")
     raise typer.Exit(worst.exit_code)
+
+
+@app.command("run")
+def run_cmd(
+    scene: Annotated[
+        str, typer.Argument(help="scene folder (uploaded) or the id of a scene already in storage")
+    ],
+    storage: Annotated[
+        str | None,
+        typer.Option(help="gs://bucket[/prefix] or file:///abs/path [default: ./bp-data]"),
+    ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option(help="run id [default: derived from the scene input and --set values]"),
+    ] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="job setting KEY=VALUE for every stage (repeatable)"),
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="last stage to run")] = None,
+    tasks: Annotated[
+        int, typer.Option(min=1, max=1000, help="task processes for sharded stages")
+    ] = 2,
+    log_format: Annotated[str, typer.Option(help="console or json")] = "console",
+    timeout: Annotated[float, typer.Option(help="seconds per stage before SIGTERM")] = 3600.0,
+) -> None:
+    """Run every installed stage in pipeline order on one scene; stop at the first failure."""
+    overrides = _overrides(setting or [])
+    uri = storage or default_storage()
+    try:
+        stages = planned_stages(until)
+        store = open_storage(uri)
+        scene_id, digests = _prepare_scene(store, scene)
+        rid = run_id or derive_run_id(digests, overrides)
+        execution = new_execution_id()
+        env = _job_env(overrides, uri, scene_id, rid, log_format, execution)
+        console.print(f"pipeline: {' → '.join(stages)} · scene={scene_id} run={rid}")
+        outcomes = run_pipeline(
+            console, store, stages, env, scene_id, rid, execution, tasks, timeout
+        )
+    except BPError as err:
+        raise _fail(err) from None
+    print_summary(console, outcomes, store, scene_id, rid)
+    failed = [o for o in outcomes if o.exit_code != 0]
+    raise typer.Exit(failed[0].exit_code if failed else 0)
+
+
+def _prepare_scene(store: Storage, scene: str) -> tuple[str, dict[str, str]]:
+    """Upload a scene folder (or find a stored scene); return its id and input digests."""
+    folder = Path(scene)
+    if folder.is_dir():
+        scene_id = scene_id_for(folder)
+        digests = upload_scene(store, folder, scene_id)
+        console.print(
+            f"uploaded [bold]{folder}[/] → {store.uri}/scenes/{scene_id}/input/ ({len(digests)} files)"
+        )
+        return scene_id, digests
+    if is_valid_id(scene):
+        return scene, stored_digests(store, scene)
+    raise ConfigError(f"--scene {scene!r} is neither a folder nor a scene id ({ID_HINT})")
+
+
+def _job_env(
+    overrides: dict[str, str], uri: str, scene_id: str, rid: str, log_format: str, execution: str
+) -> dict[str, str]:
+    return base_env(
+        {
+            **overrides,
+            "STORAGE_URI": uri,
+            "SCENE_ID": scene_id,
+            "RUN_ID": rid,
+            "LOG_FORMAT": log_format,
+            "CLOUD_RUN_EXECUTION": execution,
+            "CLOUD_RUN_TASK_ATTEMPT": "0",
+        }
+    )
 
 
 @app.command("cleanup")
