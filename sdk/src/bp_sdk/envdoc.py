@@ -61,8 +61,10 @@ def render(classes: dict[str, type[JobSettings]]) -> str:
     common = JobSettings.env_fields()
     for name, info in common.items():
         out += _line(name, info)
+    listed = set(common)
     for stage, cls in classes.items():
-        own = {n: f for n, f in cls.env_fields().items() if n not in common}
+        own = {n: f for n, f in cls.env_fields().items() if n not in listed}
+        listed |= set(own)
         if not own:
             continue
         out += ["", f"# ---- {stage} (bp-{stage}) ----"]

@@ -1,0 +1,1 @@
+"""The assemble stage: simready physics → MuJoCo MJCF + USD, proven stable, previewed."""

@@ -1,0 +1,293 @@
+"""One episode: reset with its seed, run the expert through IK at the control rate,
+record every stream at the same frames, and measure what happened."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from bp_sdk.schemas import Region, SimObject
+from numpy.typing import NDArray
+
+from bp_episodes.backend import SimBatch
+from bp_episodes.expert.base import Follower, ObjectState, World
+from bp_episodes.expert.ik import ArmIK, down_quat
+from bp_episodes.expert.registry import expert_for
+from bp_episodes.metrics import EpisodeMetrics, path_and_jerk, quality
+from bp_episodes.predicates import ObjectFrame, all_hold
+from bp_episodes.scene import VELOCITY_LIMITS, SceneHandles, hand_yaw, mat_to_quat
+from bp_episodes.worklist import EpisodePlan
+
+F64 = NDArray[np.float64]
+SETTLE_S = 0.6
+JOINT_LIMIT_TOL = 0.01
+SLIP_M = 0.02
+CLOSE_TASK_START = 0.7  # fraction of the range a drawer/door is opened to before a close task
+OPEN_TRAVEL = 0.9  # fraction of the range an open task pulls
+
+
+class EpisodeTimeoutError(RuntimeError):
+    """The episode ran past its wall-clock limit."""
+
+
+@dataclass
+class Recording:
+    """Every stream of one episode, frame-aligned."""
+
+    arrays: dict[str, list[NDArray[Any]]] = field(default_factory=dict)
+
+    def add(self, key: str, value: NDArray[Any]) -> None:
+        """Append one frame of one stream."""
+        self.arrays.setdefault(key, []).append(value)
+
+    def stacked(self) -> dict[str, NDArray[Any]]:
+        """Arrays with a leading time axis."""
+        return {k: np.stack(v) for k, v in self.arrays.items()}
+
+
+@dataclass(frozen=True)
+class RecordOptions:
+    """What to record and how often."""
+
+    fps: int
+    tier: str
+    timeout_s: float
+    joint_noise_rad: float
+
+
+def _world(
+    h: SceneHandles,
+    batch: SimBatch,
+    plan: EpisodePlan,
+    objects: dict[str, SimObject],
+    target: Region | None,
+) -> World:
+    states = {}
+    for oid, body in h.bodies.items():
+        pos, quat = batch.body_pose(body)
+        states[oid] = ObjectState(objects[oid], tuple(pos[0]), tuple(quat[0]))
+    spos, srot = batch.site_pose(h.site)
+    base = tuple(h.model.body(h.robot.scoped(h.robot.base_body)).pos)  # relative; informative only
+    extras: dict[str, float] = {}
+    obj = objects[plan.task.object]
+    joint = h.joints.get(plan.task.object)
+    if obj.articulation is not None and joint is not None:
+        hpos, _ = batch.site_pose(h.handles[plan.task.object])
+        _, oquat = batch.body_pose(h.bodies[plan.task.object])
+        d = _rotate(oquat[0], np.asarray(obj.articulation.open_direction))
+        adr, jlo, jhi = joint
+        now = float(batch.qpos()[0][adr])
+        travel = (
+            (OPEN_TRAVEL * (jhi - jlo) - (now - jlo))
+            if plan.task.kind.startswith("open_")
+            else (now - jlo)
+        )
+        extras.update(
+            handle_x=float(hpos[0][0]),
+            handle_y=float(hpos[0][1]),
+            handle_z=float(hpos[0][2]),
+            open_x=float(d[0]),
+            open_y=float(d[1]),
+            travel_m=max(travel, 0.0),
+        )
+    if target is not None:
+        # the real surface under the target: a region's floor may lie inside a solid receptacle
+        top = target.center_m[2] + target.half_extents_m[2] + 0.5
+        hit = batch.ray_down(
+            0, target.center_m[0], target.center_m[1], top, h.bodies[plan.task.object]
+        )
+        if hit is not None:
+            extras["target_surface_z"] = hit
+    return World(
+        plan.task,
+        target,
+        states,
+        (float(spos[0][0]), float(spos[0][1]), float(spos[0][2])),
+        hand_yaw(srot[0]),
+        base,
+        extras,
+    )
+
+
+def _rotate(q: F64, v: F64) -> F64:
+    """Rotate ``v`` by unit quaternion ``q`` [w, x, y, z]."""
+    w, x, y, z = q
+    u = np.array([x, y, z])
+    return np.asarray(v + 2 * np.cross(u, np.cross(u, v) + w * v))
+
+
+def run_episode(
+    batch: SimBatch,
+    h: SceneHandles,
+    plan: EpisodePlan,
+    objects: dict[str, SimObject],
+    opts: RecordOptions,
+) -> tuple[Recording, EpisodeMetrics]:
+    """Simulate and record one episode; failures are reported in the metrics, never hidden."""
+    m = h.model
+    started = time.monotonic()
+    rng = np.random.default_rng(plan.seed)
+    q0 = h.home_qpos.copy()
+    q0[h.arm_qadr] += rng.uniform(-opts.joint_noise_rad, opts.joint_noise_rad, size=len(h.arm_qadr))
+    joint = h.joints.get(plan.task.object)
+    if joint is not None and plan.task.kind.startswith("close_"):
+        adr, jlo, jhi = joint
+        q0[adr] = jlo + CLOSE_TASK_START * (jhi - jlo)  # a close task starts from an open part
+    batch.reset([q0])
+    target = plan.task.targets.get(plan.variant_id)
+    world = _world(h, batch, plan, objects, target)
+    expert = expert_for(plan.task.kind)
+    follower = Follower(world.hand_start, world.hand_yaw, 1.0, expert.plan(world))
+    ik = ArmIK(
+        m,
+        [h.robot.scoped(j) for j in h.robot.arm_joints],
+        h.robot.scoped(h.robot.ee_site),
+        h.home_qpos[h.arm_qadr],
+    )
+    substeps = round(1.0 / (opts.fps * m.opt.timestep))
+    dt = 1.0 / opts.fps
+    n_frames = math.ceil(min(plan.task.time_limit_s, follower.duration + SETTLE_S) * opts.fps)
+    cut_by_limit = follower.duration + SETTLE_S > plan.task.time_limit_s
+    rec = Recording()
+    met = EpisodeMetrics()
+    obj_body = h.bodies[plan.task.object]
+    obj_geoms = h.object_geoms[plan.task.object]
+    start_pos = batch.body_pose(obj_body)[0][0].copy()
+    prev_pos = start_pos.copy()
+    grip_offset: float | None = None
+    success_since: int | None = None
+    collision_pairs: set[str] = set()
+    ee_track = []
+    open_ctrl = h.robot.gripper_open_ctrl
+    for k in range(n_frames):
+        if time.monotonic() - started > opts.timeout_s:
+            raise EpisodeTimeoutError(f"episode {plan.episode_id} exceeded {opts.timeout_s:.0f} s")
+        t = k * dt
+        qpos, qvel = batch.qpos()[0], batch.qvel()[0]
+        spos, srot = batch.site_pose(h.site)
+        ee_pos, ee_quat = spos[0], mat_to_quat(srot[0])
+        obj_pos = batch.body_pose(obj_body)[0][0]
+        # ---- observation at frame k
+        width = float(np.abs(qpos[h.finger_qadr]).sum())
+        rec.add("observation.state", np.concatenate([qpos[h.arm_qadr], [width]]).astype(np.float32))
+        rec.add(
+            "observation.velocity",
+            np.concatenate([qvel[h.arm_dadr], [float(np.abs(qvel[h.finger_dadr]).sum())]]).astype(
+                np.float32
+            ),
+        )
+        rec.add("observation.ee_pose", np.concatenate([ee_pos, ee_quat]).astype(np.float32))
+        for cam in h.cameras:
+            rec.add(f"observation.images.{cam.name}", batch.render(cam.name, "rgb")[0])
+            cpos, crot = batch.camera_pose(cam.id)
+            ext = np.eye(4)
+            ext[:3, :3], ext[:3, 3] = crot[0], cpos[0]
+            rec.add(f"camera.extrinsics.{cam.name}", ext.astype(np.float32))
+            if opts.tier in ("plus", "full"):
+                rec.add(f"observation.depth.{cam.name}", batch.render(cam.name, "depth")[0])
+            if opts.tier == "full":
+                rec.add(f"observation.segmentation.{cam.name}", batch.render(cam.name, "seg")[0])
+        if opts.tier == "full":
+            poses = []
+            for o in h.movable:
+                bp, bq = batch.body_pose(h.bodies[o])
+                poses.append(np.concatenate([bp[0], bq[0]]))
+            rec.add("observation.object_poses", np.stack(poses).astype(np.float32))
+        ee_track.append(ee_pos.copy())
+        # ---- action for frame k
+        want_pos, want_yaw, grip, phase = follower.at(t)
+        sol = ik.solve(qpos.copy(), want_pos, down_quat(want_yaw))
+        met.ik_max_error_m = max(met.ik_max_error_m, sol.pos_err_m)
+        action = np.concatenate([sol.qpos, [grip]]).astype(np.float32)
+        rec.add("action", action)
+        rec.add("timestamp", np.asarray(t, dtype=np.float32))
+        # ---- step
+        ctrl = np.concatenate([sol.qpos, [grip * open_ctrl]])[None, :]
+        batch.step(ctrl, substeps)
+        # ---- measure
+        q2, v2 = batch.qpos()[0], batch.qvel()[0]
+        if not (np.all(np.isfinite(q2)) and np.all(np.isfinite(v2))):
+            met.nonfinite = True
+            met.failure_reason = f"simulation diverged (non-finite state) at t={t:.2f}s"
+            break
+        arm_q = q2[h.arm_qadr]
+        lo, hi = h.arm_range[:, 0], h.arm_range[:, 1]
+        met.joint_limit_violations += int(
+            np.any((arm_q < lo - JOINT_LIMIT_TOL) | (arm_q > hi + JOINT_LIMIT_TOL))
+        )
+        met.velocity_violations += int(np.any(np.abs(v2[h.arm_dadr]) > np.asarray(VELOCITY_LIMITS)))
+        touching = False
+        hit = False
+        for c in batch.contacts(0):
+            g1, g2 = c.geom1, c.geom2
+            met.max_penetration_m = max(met.max_penetration_m, -c.dist)
+            r1, r2 = g1 in h.robot_geoms, g2 in h.robot_geoms
+            if r1 == r2:
+                continue  # robot self-contact or scene-scene
+            rg, other = (g1, g2) if r1 else (g2, g1)
+            if other in h.ignore_geoms:
+                continue
+            if rg in h.gripper_geoms and other in obj_geoms:
+                touching = True
+                continue
+            hit = True
+            collision_pairs.add(f"{m.geom(rg).name} / {m.geom(other).name}")
+        met.collision_frames += int(hit)
+        new_pos = batch.body_pose(obj_body)[0][0]
+        speed = float(np.linalg.norm(new_pos - prev_pos)) / dt
+        prev_pos = new_pos.copy()
+        if phase in ("lift", "carry", "lower") and grip < 0.5:
+            offset = float(batch.site_pose(h.site)[0][0][2] - new_pos[2])
+            if grip_offset is None:
+                grip_offset = offset
+            elif offset - grip_offset > SLIP_M:
+                met.drops += int(not touching)
+                met.slips += int(touching)
+                grip_offset = offset
+        joint = h.joints.get(plan.task.object)
+        frac = None
+        if joint is not None:
+            adr, jlo, jhi = joint
+            frac = (float(q2[adr]) - jlo) / max(jhi - jlo, 1e-9)
+        frame = ObjectFrame(new_pos, start_pos, speed, touching, frac)
+        ok = all_hold(plan.task.success, frame, target)
+        if ok and success_since is None:
+            success_since = k + 1
+        elif not ok:
+            success_since = None
+        del obj_pos
+    met.frames = len(rec.arrays.get("action", []))
+    met.duration_s = met.frames * dt
+    met.frame_counts = {k: len(v) for k, v in rec.arrays.items()}
+    met.path_length_m, met.rms_jerk_m_s3 = path_and_jerk(np.asarray(ee_track), dt)
+    met.collision_pairs = sorted(collision_pairs)[:20]
+    if met.failure_reason is None:
+        if success_since is not None:
+            met.success = True
+            met.time_to_success_s = round(success_since * dt, 4)
+        else:
+            met.failure_reason = _why(plan, batch, h, start_pos, target)
+            if cut_by_limit:
+                met.failure_reason = (
+                    f"time limit {plan.task.time_limit_s:g} s reached before the expert finished "
+                    f"(plan {follower.duration:.1f} s); " + met.failure_reason
+                )
+    met.quality_score = quality(met)
+    return rec, met
+
+
+def _why(
+    plan: EpisodePlan, batch: SimBatch, h: SceneHandles, start: F64, target: Region | None
+) -> str:
+    pos = batch.body_pose(h.bodies[plan.task.object])[0][0]
+    if target is not None:
+        c = np.asarray(target.center_m)
+        return (
+            f"success predicates not met at the end: object at {np.round(pos, 3).tolist()}, "
+            f"target centre {np.round(c, 3).tolist()} ({float(np.linalg.norm(pos[:2] - c[:2])):.3f} m away), "
+            f"moved {float(np.linalg.norm(pos - start)):.3f} m"
+        )
+    return f"success predicates not met at the end: object at {np.round(pos, 3).tolist()}"

@@ -1,0 +1,57 @@
+"""Bad episode settings fail before any simulation with a clear message."""
+
+from __future__ import annotations
+
+import pytest
+from bp_episodes.settings import ROBOTS, EpisodesSettings
+from bp_episodes.stage import EpisodesStage
+from bp_sdk.commit import read_committed
+from bp_sdk.errors import ConfigError, ExitCode
+from bp_sdk.settings import load_settings
+from bp_sdk.storage import Storage
+from bp_sim.robots import robot_names
+
+from tests.conftest import job_env
+
+BASE = {"STORAGE_URI": "file:///tmp/x", "SCENE_ID": "s", "RUN_ID": "r"}
+
+
+@pytest.mark.parametrize(
+    ("env", "name", "text"),
+    [
+        ({"EPISODES_FPS": "30"}, "EPISODES_FPS", "does not divide the 500 Hz physics rate"),
+        ({"EPISODES_PER_TASK": "0"}, "EPISODES_PER_TASK", "greater than or equal to 1"),
+        ({"EPISODES_ROBOT": "ur5"}, "EPISODES_ROBOT", "unknown robot 'ur5'; valid: franka_panda"),
+        ({"EPISODES_TIER": "gold"}, "EPISODES_TIER", "core"),
+    ],
+)
+def test_bad_settings_named(env: dict[str, str], name: str, text: str) -> None:
+    """fps not dividing the physics rate, zero episodes, an unknown robot or tier are named."""
+    with pytest.raises(ConfigError) as info:
+        load_settings(EpisodesSettings, {**BASE, **env})
+    problem = next(p for p in info.value.problems if p.where == name)
+    assert text in problem.message
+
+
+def test_robot_list_matches_registry() -> None:
+    """The settings' robot names are exactly the registry's."""
+    assert list(ROBOTS) == robot_names()
+
+
+def test_unknown_task_fails_before_simulating(kitchen: Storage) -> None:
+    """EPISODES_TASKS naming no task is a configuration error listing the valid ids; nothing is committed."""
+    code = run(kitchen, EPISODES_TASKS="pick_place_nothing")
+    assert code == ExitCode.CONFIG
+    assert read_committed(kitchen, "kitchen_counter", "r1", "episodes") is None
+
+
+def test_fps_must_divide_rate_at_job_start(kitchen: Storage) -> None:
+    """bp-episodes with EPISODES_FPS=30 exits 2 before any work."""
+    assert run(kitchen, EPISODES_FPS="30") == ExitCode.CONFIG
+
+
+def run(storage: Storage, **extra: str) -> int:
+    """Run the episodes stage in-process."""
+    from bp_sdk.runner import run_stage
+
+    return run_stage(EpisodesStage(), job_env(storage, "kitchen_counter", **extra))
