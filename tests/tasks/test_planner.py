@@ -223,7 +223,7 @@ def test_drawer_open_and_close(make_world, settings) -> None:
         handle[1], 0.15 - 0.225 - 0.03 - 0.8 * 0.25, abs_tol=1e-9
     )  # slid out along -y
     assert "drawer unit" in tasks["open_drawer_unit"].instruction
-    assert tasks["open_drawer_unit"].time_limit_s == 10.0  # 8 s + 10 s/m x 0.2 m
+    assert tasks["open_drawer_unit"].time_limit_s == 19.0  # 16 s + 15 s/m x 0.2 m
     assert _check(plan, objs, [variant("s1", 0)], pedestal=0.3) == []
 
 

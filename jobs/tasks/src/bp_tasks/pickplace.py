@@ -24,6 +24,7 @@ from bp_sdk.schemas import Predicate, Region
 from bp_tasks import language
 from bp_tasks.drafts import Draft, task_id
 from bp_tasks.geometry import Vec2
+from bp_tasks.headroom import headroom_issue, region_outline
 from bp_tasks.naming import Namer, preposition
 from bp_tasks.placement import Search, place_in, place_on
 from bp_tasks.settings import TasksSettings
@@ -43,6 +44,7 @@ class PickPlace:
         self.namer = namer
         self.s = s
         self.robot = world.robot
+        self.headroom: dict[str, str] = {}  # task id → why a variant had no room above
 
     # ------------------------------------------------------------------ targets
     def receptacles_for(self, oid: str) -> list[str]:
@@ -72,7 +74,7 @@ class PickPlace:
         first_search: Search | None = None
         for d in MOVE_DIRECTIONS:
             tid = task_id("pick_place", oid, d)
-            targets, search = self._collect(tid, lays, self._on_own_support(oid, d))
+            targets, search = self._collect(tid, lays, self._on_own_support(oid, d), oid)
             first_search = first_search or search
             if targets and (best is None or len(targets) > len(best[2])):
                 best = (d, tid, targets)
@@ -80,7 +82,11 @@ class PickPlace:
                 break
         support = self.world.layouts[0].bodies[oid].support
         if best is None:
-            why = first_search.reason(support) if first_search else "no variant"
+            room = next(
+                (v for k, v in self.headroom.items() if k.startswith(task_id("pick_place", oid))),
+                None,
+            )
+            why = first_search.reason(support) if first_search else (room or "no variant")
             return f"move on {support}: {why}"
         d, tid, targets = best
         name = self._name(oid)
@@ -96,9 +102,11 @@ class PickPlace:
         category = self.world.layouts[0].bodies[rid].category
         prep = preposition(category)
         lays = [lay for lay in lays if lay.variant_id in dest.variants]
-        targets, search = self._collect(tid, lays, self._onto(oid, rid, prep))
+        targets, search = self._collect(tid, lays, self._onto(oid, rid, prep), oid)
         if not targets:
-            return f"put {prep} {rid}: " + (search.reason(rid) if search else "no variant")
+            return f"put {prep} {rid}: " + (
+                search.reason(rid) if search else self.headroom.get(tid, "no variant")
+            )
         words = language.put(self.world.scene_id, tid, self._name(oid), dest.phrase, prep)
         return self._draft(tid, oid, lays, targets, words)
 
@@ -115,9 +123,11 @@ class PickPlace:
             return f"take off {support}: {support} or {parent} has no unambiguous name"
         named = src.variants if dest is None else src.variants & dest.variants
         lays = [lay for lay in lays if lay.variant_id in named]
-        targets, search = self._collect(tid, lays, self._onto(oid, parent, "on"))
+        targets, search = self._collect(tid, lays, self._onto(oid, parent, "on"), oid)
         if not targets:
-            return f"take off onto {parent}: " + (search.reason(parent) if search else "no variant")
+            return f"take off onto {parent}: " + (
+                search.reason(parent) if search else self.headroom.get(tid, "no variant")
+            )
         to = "the floor" if dest is None else dest.phrase
         prep = preposition(self.world.layouts[0].bodies[support].category)
         words = language.take_off(self.world.scene_id, tid, self._name(oid), src.phrase, to, prep)
@@ -164,10 +174,11 @@ class PickPlace:
         return find
 
     def _collect(
-        self, tid: str, lays: list[Layout], find: Finder
+        self, tid: str, lays: list[Layout], find: Finder, oid: str
     ) -> tuple[dict[str, Region], Search | None]:
         targets: dict[str, Region] = {}
         failed: Search | None = None
+        need = self.s.tasks_min_headroom_m
         for lay in lays:
             search = Search()
             seed = derive_seed("bp-tasks/place", self.world.scene_id, tid, lay.variant_id)
@@ -175,8 +186,25 @@ class PickPlace:
             region = find(lay, rng, search)
             if region is None:
                 failed = failed or search
-            else:
+                continue
+            body = lay.bodies[oid]
+            issue = headroom_issue(
+                lay, body.box.footprint, body.box.z_range[1], body.support, body.id, need
+            )
+            height = body.box.z_range[1] - body.box.z_range[0]
+            lo = region.center_m[2] - region.half_extents_m[2]
+            issue = issue or headroom_issue(
+                lay,
+                region_outline(region.center_m, region.half_extents_m),
+                lo + height,
+                region.support,
+                body.id,
+                need,
+            )
+            if issue is None:
                 targets[lay.variant_id] = region
+            else:
+                self.headroom[tid] = issue
         return targets, failed
 
     def _draft(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bp_sdk.schemas import Region
 
 from bp_tasks.geometry import Vec2, convex_hull, inside, rect, translate
+from bp_tasks.headroom import headroom_issue
 from bp_tasks.placement import (
     BAND_EPS_M,
     Z_MARGIN_M,
@@ -86,13 +87,34 @@ def push_target(
     hit = blocker(grown, obstacles)
     if hit is not None:
         return f"{hit} is in the way"
+    # the end region is the world-aligned box around the moved footprint, grown by the margin:
+    # it must be free too (for a turned object it sticks out of the swept path)
+    moved = translate(fp, d * dx, d * dy)
+    xs, ys = [x for x, _ in moved], [y for _, y in moved]
+    ex, ey = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    ehx, ehy = (max(xs) - min(xs)) / 2 + m, (max(ys) - min(ys)) / 2 + m
+    if not inside(rect(ex, ey, ehx, ehy), surface.outline):
+        return f"the end is off {body.support}"
+    hit = blocker(rect(ex, ey, ehx, ehy), obstacles)
+    if hit is not None:
+        return f"{hit} is in the way"
     behind = convex_hull(fp + translate(fp, -APPROACH_M * dx, -APPROACH_M * dy))
     hit = blocker(behind, obstacles)
     if hit is not None:
         return f"no room behind it to push from ({hit})"
+    room = headroom_issue(
+        layout,
+        convex_hull(behind + grown),
+        surface.z_top + 2 * hz,
+        body.support,
+        body.id,
+        s.tasks_min_headroom_m,
+    )
+    if room is not None:
+        return room
     region = Region(
-        center_m=rounded(end),
-        half_extents_m=rounded((hx + m, hy + m, hz + Z_MARGIN_M)),
+        center_m=rounded((ex, ey, end[2])),
+        half_extents_m=rounded((ehx, ehy, hz + Z_MARGIN_M)),
         support=body.support,
     )
     return PushTarget(region, max(robot.distance(body.position), robot.distance(end)))

@@ -31,14 +31,20 @@ class TasksSettings(JobSettings):
         le=2.0,
         description="Height of the arm's shoulder joint above its mount (Franka Panda: 0.333 m).",
     )
+    tasks_min_headroom_m: float = Field(
+        default=0.45,
+        ge=0.0,
+        le=2.0,
+        description="Free height needed above an object (and its target) for a top-down grasp: the Panda's wrist and forearm stand ~0.4 m above its fingertips.",
+    )
     tasks_time_base_s: float = Field(
-        default=8.0,
+        default=16.0,
         gt=0.0,
         le=600.0,
         description="Time limit of a task: this many seconds plus TASKS_TIME_PER_M_S per metre travelled.",
     )
     tasks_time_per_m_s: float = Field(
-        default=10.0,
+        default=15.0,
         ge=0.0,
         le=600.0,
         description="Seconds added to a task's time limit per metre its object (or handle) travels.",

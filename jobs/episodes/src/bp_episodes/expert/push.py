@@ -8,8 +8,8 @@ import numpy as np
 
 from bp_episodes.expert.base import Expert, Waypoint, World
 
-BEHIND = 0.04  # start this far behind the object's back face
-EXTRA = 0.03  # push this much past the required displacement
+BEHIND = 0.05  # start this far behind the object (the palm is wider than the fingers)
+EXTRA = 0.05  # push this much past the required displacement
 CLEARANCE = 0.06
 
 
