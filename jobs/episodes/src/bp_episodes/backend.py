@@ -77,8 +77,12 @@ class MujocoBatch:
     ) -> None:
         self.model = model
         self.datas = [mujoco.MjData(model) for _ in range(num_worlds)]
+        # Multisampling costs more than the physics on a software rasterizer and adds
+        # nothing at dataset resolutions; shadows are a setting, reflections are off.
+        model.vis.quality.offsamples = 0
         self._renderer = mujoco.Renderer(model, resolution, resolution)
         self._shadows = shadows
+        self._mode = "rgb"
 
     @property
     def num_worlds(self) -> int:
@@ -156,14 +160,16 @@ class MujocoBatch:
     def render(self, camera: str, kind: str) -> NDArray[Any]:
         """Render every world from one camera."""
         r = self._renderer
-        out = []
-        for d in self.datas:
+        if kind != self._mode:  # switching modes reconfigures GL state: only when it changes
             r.disable_depth_rendering()
             r.disable_segmentation_rendering()
             if kind == "depth":
                 r.enable_depth_rendering()
             elif kind == "seg":
                 r.enable_segmentation_rendering()
+            self._mode = kind
+        out = []
+        for d in self.datas:
             r.update_scene(d, camera=camera)
             r.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = self._shadows
             r.scene.flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = False

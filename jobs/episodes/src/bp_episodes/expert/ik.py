@@ -54,6 +54,9 @@ class ArmIK:
         self.null_gain = nullspace_gain
         self._jp = np.zeros((3, model.nv))
         self._jr = np.zeros((3, model.nv))
+        self._jac = np.zeros((6, len(joint_names)))
+        self._damp = (damping**2) * np.eye(6)
+        self._eye = np.eye(len(joint_names))
 
     def site_pose(self, qpos_full: F64) -> tuple[F64, F64]:
         """Position and quaternion (wxyz) of the site for a full qpos."""
@@ -69,9 +72,9 @@ class ArmIK:
         target_pos: F64,
         target_quat: F64,
         *,
-        iterations: int = 30,
-        pos_tol: float = 1e-4,
-        rot_tol: float = 1e-3,
+        iterations: int = 20,
+        pos_tol: float = 2e-4,
+        rot_tol: float = 2e-3,
     ) -> IKResult:
         """Arm joint positions reaching the target, starting from ``qpos_full``."""
         d = self.data
@@ -95,11 +98,11 @@ class ArmIK:
             if pos_err < pos_tol and rot_err < rot_tol:
                 break
             mujoco.mj_jacSite(self.model, d, self._jp, self._jr, self.site)
-            jac = np.vstack([self._jp[:, self.dadr], self._jr[:, self.dadr]])
-            jjt = jac @ jac.T + (self.damping**2) * np.eye(6)
-            dq = jac.T @ np.linalg.solve(jjt, err)
-            pinv = jac.T @ np.linalg.solve(jjt, np.eye(6))
-            dq += (np.eye(len(q)) - pinv @ jac) @ (self.null_gain * (self.home - q))
+            jac = self._jac
+            jac[:3] = self._jp[:, self.dadr]
+            jac[3:] = self._jr[:, self.dadr]
+            pinv = jac.T @ np.linalg.inv(jac @ jac.T + self._damp)  # one 6x6 inverse per iteration
+            dq = pinv @ err + (self._eye - pinv @ jac) @ (self.null_gain * (self.home - q))
             scale = float(np.max(np.abs(dq)))
             if scale > self.max_step:
                 dq *= self.max_step / scale
