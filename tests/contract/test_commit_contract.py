@@ -523,3 +523,20 @@ def test_run_stage_sharded_commits_each_shard(scene_input: Storage) -> None:
     assert [u.record.shard for u in units] == [ShardRef(index=i, count=3) for i in range(3)]
     assert all(u.read_bytes("greeting.txt") == b"hello scene1" for u in units)
     assert hashlib.sha256(units[2].read_bytes("summary.json")).hexdigest() == units[2].record.files["summary.json"].sha256
+
+
+def test_failed_attempt_of_another_split_does_not_hide_a_complete_stage(storage) -> None:
+    """A shard folder of another task count holding only a failure leaves the complete split readable."""
+    from bp_sdk.markers import FailureMarker, write_marker
+
+    for i in range(2):
+        unit = Unit("s", "r", "sharded", i, 2)
+        writer = OutputWriter(storage, unit, f"e-a{i}")
+        writer.write_bytes("x.json", b"{}")
+        commit(storage, _record(writer, DIGEST_A))
+    other = Unit("s", "r", "sharded", 0, 1)
+    write_marker(storage, other, FailureMarker(
+        error_type="ConfigError", message="bad", permanent=True, exit_code=2, stage="sharded", scene_id="s",
+        run_id="r", execution="e", attempt=0, attempt_id="e-a0", next_step="fix", failed_at=now()))
+    units = read_committed(storage, "s", "r", "sharded")
+    assert units is not None and len(units) == 2

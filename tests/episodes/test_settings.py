@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from bp_episodes.settings import ROBOTS, EpisodesSettings
 from bp_episodes.stage import EpisodesStage
-from bp_sdk.commit import read_committed
+from bp_sdk.commit import load_record
 from bp_sdk.errors import ConfigError, ExitCode
+from bp_sdk.layout import Unit
 from bp_sdk.settings import load_settings
 from bp_sdk.storage import Storage
 from bp_sim.robots import robot_names
@@ -40,9 +41,9 @@ def test_robot_list_matches_registry() -> None:
 
 def test_unknown_task_fails_before_simulating(kitchen: Storage) -> None:
     """EPISODES_TASKS naming no task is a configuration error listing the valid ids; nothing is committed."""
-    code = run(kitchen, EPISODES_TASKS="pick_place_nothing")
+    code = run(kitchen, EPISODES_TASKS="pick_place_nothing", CLOUD_RUN_TASK_COUNT="3")
     assert code == ExitCode.CONFIG
-    assert read_committed(kitchen, "kitchen_counter", "r1", "episodes") is None
+    assert load_record(kitchen, Unit("kitchen_counter", "r1", "episodes", 0, 3)) is None
 
 
 def test_fps_must_divide_rate_at_job_start(kitchen: Storage) -> None:

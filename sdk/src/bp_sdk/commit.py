@@ -246,17 +246,19 @@ def read_committed(
         return [CommittedUnit(storage, whole)]
     shards_prefix = join(stage_dir(scene, run, stage), SHARDS) + "/"
     names = storage.list_dirs(shards_prefix)
-    counts = {int(m.group(2)) for n in names if (m := SHARD_RE.match(n))}
-    if len(counts) != 1:
-        return None
-    count = counts.pop()
-    units = []
-    for i in range(count):
-        rec = load_record(storage, Unit(scene, run, stage, i, count))
-        if rec is None:
-            return None
-        units.append(CommittedUnit(storage, rec))
-    return units
+    # a shard folder may hold only a failed attempt of another split (another task count):
+    # the stage is complete for a count when every shard of that count has committed
+    counts = sorted({int(m.group(2)) for n in names if (m := SHARD_RE.match(n))})
+    for count in counts:
+        units = []
+        for i in range(count):
+            rec = load_record(storage, Unit(scene, run, stage, i, count))
+            if rec is None:
+                break
+            units.append(CommittedUnit(storage, rec))
+        else:
+            return units
+    return None
 
 
 def require_committed(storage: Storage, scene: str, run: str, stage: str) -> CommittedUnit:
