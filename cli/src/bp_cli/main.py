@@ -29,6 +29,17 @@ console = Console(stderr=True)
 
 DEFAULT_STORAGE_DIR = "bp-data"
 
+# options shared by `bp stage` and `bp run`
+StorageOpt = Annotated[
+    str | None, typer.Option(help="gs://bucket[/prefix] or file:///abs/path [default: ./bp-data]")
+]
+RunIdOpt = Annotated[
+    str | None, typer.Option(help="run id [default: derived from the scene input and --set values]")
+]
+SetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="job setting KEY=VALUE (repeatable)")
+]
+
 
 def default_storage() -> str:
     """``file://<cwd>/bp-data``: the embedded default."""
@@ -66,17 +77,9 @@ def stage_cmd(
     scene: Annotated[
         str, typer.Option(help="scene folder (uploaded) or the id of a scene already in storage")
     ],
-    storage: Annotated[
-        str | None,
-        typer.Option(help="gs://bucket[/prefix] or file:///abs/path [default: ./bp-data]"),
-    ] = None,
-    run_id: Annotated[
-        str | None,
-        typer.Option(help="run id [default: derived from the scene input and --set values]"),
-    ] = None,
-    setting: Annotated[
-        list[str] | None, typer.Option("--set", help="extra job setting KEY=VALUE (repeatable)")
-    ] = None,
+    storage: StorageOpt = None,
+    run_id: RunIdOpt = None,
+    setting: SetOpt = None,
     tasks: Annotated[
         int, typer.Option(min=1, max=1000, help="parallel task processes (shards)")
     ] = 1,
@@ -118,18 +121,9 @@ def run_cmd(
     scene: Annotated[
         str, typer.Argument(help="scene folder (uploaded) or the id of a scene already in storage")
     ],
-    storage: Annotated[
-        str | None,
-        typer.Option(help="gs://bucket[/prefix] or file:///abs/path [default: ./bp-data]"),
-    ] = None,
-    run_id: Annotated[
-        str | None,
-        typer.Option(help="run id [default: derived from the scene input and --set values]"),
-    ] = None,
-    setting: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="job setting KEY=VALUE for every stage (repeatable)"),
-    ] = None,
+    storage: StorageOpt = None,
+    run_id: RunIdOpt = None,
+    setting: SetOpt = None,
     until: Annotated[str | None, typer.Option(help="last stage to run")] = None,
     tasks: Annotated[
         int, typer.Option(min=1, max=1000, help="task processes for sharded stages")
