@@ -15,5 +15,11 @@ if ! command -v uv >/dev/null 2>&1; then
   export PATH="$HOME/.local/bin:$PATH"
 fi
 
+# MuJoCo renders offscreen through EGL (Mesa's llvmpipe on a CPU): make sure it is there
+if ! ldconfig -p 2>/dev/null | grep -q "libEGL_mesa.so.0"; then
+  echo "bootstrap: installing Mesa EGL (apt) for offscreen rendering" >&2
+  (apt-get update -qq && apt-get install -y -qq libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1) >&2
+fi
+
 echo "bootstrap: syncing the locked environment (uv sync --frozen)" >&2
 uv sync --frozen --quiet
