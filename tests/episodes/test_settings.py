@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from bp_episodes.settings import ROBOTS, EpisodesSettings
+from bp_episodes.settings import EpisodesSettings
 from bp_episodes.stage import EpisodesStage
 from bp_sdk.commit import load_record
 from bp_sdk.errors import ConfigError, ExitCode
@@ -34,9 +34,10 @@ def test_bad_settings_named(env: dict[str, str], name: str, text: str) -> None:
     assert text in problem.message
 
 
-def test_robot_list_matches_registry() -> None:
-    """The settings' robot names are exactly the registry's."""
-    assert list(ROBOTS) == robot_names()
+def test_every_registry_robot_is_accepted() -> None:
+    """EPISODES_ROBOT accepts exactly the registry's robots (the validator reads the registry)."""
+    for name in robot_names():
+        assert load_settings(EpisodesSettings, {**BASE, "EPISODES_ROBOT": name}).episodes_robot == name
 
 
 def test_unknown_task_fails_before_simulating(kitchen: Storage) -> None:

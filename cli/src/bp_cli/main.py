@@ -91,11 +91,7 @@ def stage_cmd(
     uri = storage or default_storage()
     try:
         script = stage_script(name)
-        store = open_storage(uri)
-        scene_id, digests = _prepare_scene(store, scene)
-        rid = run_id or derive_run_id(digests, overrides)
-        execution = new_execution_id()
-        env = _job_env(overrides, uri, scene_id, rid, log_format, execution)
+        store, scene_id, rid, execution, env = _launch(uri, scene, run_id, overrides, log_format)
         console.print(
             f"running [bold]bp-{name}[/] scene={scene_id} run={rid} execution={execution} tasks={tasks}"
         )
@@ -136,11 +132,7 @@ def run_cmd(
     uri = storage or default_storage()
     try:
         stages = planned_stages(until)
-        store = open_storage(uri)
-        scene_id, digests = _prepare_scene(store, scene)
-        rid = run_id or derive_run_id(digests, overrides)
-        execution = new_execution_id()
-        env = _job_env(overrides, uri, scene_id, rid, log_format, execution)
+        store, scene_id, rid, execution, env = _launch(uri, scene, run_id, overrides, log_format)
         console.print(f"pipeline: {' → '.join(stages)} · scene={scene_id} run={rid}")
         outcomes = run_pipeline(
             console, store, stages, env, scene_id, rid, execution, tasks, timeout
@@ -150,6 +142,23 @@ def run_cmd(
     print_summary(console, outcomes, store, scene_id, rid)
     failed = [o for o in outcomes if o.exit_code != 0]
     raise typer.Exit(failed[0].exit_code if failed else 0)
+
+
+def _launch(
+    uri: str, scene: str, run_id: str | None, overrides: dict[str, str], log_format: str
+) -> tuple[Storage, str, str, str, dict[str, str]]:
+    """Open storage, put the scene there, pick the run and execution ids, build the job env."""
+    store = open_storage(uri)
+    scene_id, digests = _prepare_scene(store, scene)
+    rid = run_id or derive_run_id(digests, overrides)
+    execution = new_execution_id()
+    return (
+        store,
+        scene_id,
+        rid,
+        execution,
+        _job_env(overrides, uri, scene_id, rid, log_format, execution),
+    )
 
 
 def _prepare_scene(store: Storage, scene: str) -> tuple[str, dict[str, str]]:

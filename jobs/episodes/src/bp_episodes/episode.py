@@ -70,7 +70,6 @@ def _world(
         pos, quat = batch.body_pose(body)
         states[oid] = ObjectState(objects[oid], tuple(pos[0]), tuple(quat[0]))
     spos, srot = batch.site_pose(h.site)
-    base = tuple(h.model.body(h.robot.scoped(h.robot.base_body)).pos)  # relative; informative only
     extras: dict[str, float] = {}
     obj = objects[plan.task.object]
     joint = h.joints.get(plan.task.object)
@@ -107,7 +106,6 @@ def _world(
         states,
         (float(spos[0][0]), float(spos[0][1]), float(spos[0][2])),
         hand_yaw(srot[0]),
-        base,
         extras,
     )
 
@@ -169,7 +167,6 @@ def run_episode(
         qpos, qvel = batch.qpos()[0], batch.qvel()[0]
         spos, srot = batch.site_pose(h.site)
         ee_pos, ee_quat = spos[0], mat_to_quat(srot[0])
-        obj_pos = batch.body_pose(obj_body)[0][0]
         # ---- observation at frame k
         width = float(np.abs(qpos[h.finger_qadr]).sum())
         rec.add("observation.state", np.concatenate([qpos[h.arm_qadr], [width]]).astype(np.float32))
@@ -247,7 +244,6 @@ def run_episode(
                 met.drops += int(not touching)
                 met.slips += int(touching)
                 grip_offset = offset
-        joint = h.joints.get(plan.task.object)
         frac = None
         if joint is not None:
             adr, jlo, jhi = joint
@@ -258,7 +254,6 @@ def run_episode(
             success_since = k + 1
         elif not ok:
             success_since = None
-        del obj_pos
     met.frames = len(rec.arrays.get("action", []))
     met.duration_s = met.frames * dt
     met.frame_counts = {k: len(v) for k, v in rec.arrays.items()}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from bp_sdk.settings import JobSettings
+from bp_sim.robots import robot_names
 from pydantic import Field, field_validator
 
 PHYSICS_HZ = 500  # assemble's default timestep (2 ms); checked against assembly.json at start
-ROBOTS = ("franka_panda",)  # mirrors bp_sim.robots.REGISTRY (checked by a test)
 
 
 class EpisodesSettings(JobSettings):
@@ -80,8 +80,9 @@ class EpisodesSettings(JobSettings):
     @field_validator("episodes_robot")
     @classmethod
     def _known_robot(cls, name: str) -> str:
-        if name not in ROBOTS:
-            raise ValueError(f"unknown robot {name!r}; valid: {', '.join(ROBOTS)}")
+        valid = robot_names()  # the registry's names; imports no MuJoCo
+        if name not in valid:
+            raise ValueError(f"unknown robot {name!r}; valid: {', '.join(valid)}")
         return name
 
     def task_filter(self) -> list[str]:

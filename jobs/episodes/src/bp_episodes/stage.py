@@ -8,7 +8,6 @@ count, so the same episode is byte-identical however the work is split.
 from __future__ import annotations
 
 import io
-import json
 import time
 from collections import defaultdict
 from typing import Any
@@ -43,7 +42,8 @@ class EpisodesStage(Stage[EpisodesSettings]):
 
     def inputs(self, settings: EpisodesSettings, storage: Storage) -> dict[str, str]:
         """Digests of the committed upstream stages."""
-        return upstream_digests(storage, settings.scene_id, settings.run_id, UPSTREAM)
+        self._inputs = upstream_digests(storage, settings.scene_id, settings.run_id, UPSTREAM)
+        return self._inputs
 
     def run(self, ctx: StageContext[EpisodesSettings]) -> StageResult:
         """Simulate this shard's episodes."""
@@ -62,7 +62,10 @@ class EpisodesStage(Stage[EpisodesSettings]):
             tasks = [t for t in tasks if t.kind in EXPERTS]
         index = up["variations"].read_json("variations/index.json")
         variant_ids = sorted(_variant_ids(index))[: s.episodes_max_variants]
-        config = sha256_json({"params": s.output_params(), "upstream": self.inputs(s, ctx.storage)})
+        upstream = getattr(self, "_inputs", None) or self.inputs(
+            s, ctx.storage
+        )  # computed by the runner already
+        config = sha256_json({"params": s.output_params(), "upstream": upstream})
         plans = build_worklist(
             s.scene_id, config, s.episodes_base_seed, variant_ids, tasks, s.episodes_per_task
         )
@@ -290,4 +293,4 @@ def _variant_ids(index: Any) -> list[str]:
     return [str(x) for x in out if x]
 
 
-__all__ = ["EpisodesStage", "json"]
+__all__ = ["EpisodesStage"]

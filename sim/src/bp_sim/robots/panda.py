@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,39 @@ def menagerie_root() -> Path | None:
     return root if (root / MENAGERIE_FILE).is_file() else None
 
 
+def _panda(
+    base_body: str,
+    home_qpos: tuple[float, ...],
+    wrist_camera_body: str,
+    source: RobotSourceInfo,
+    builder: Callable[[], RobotBuild],
+) -> RobotModel:
+    """The Panda's interface; only the model files' names and home pose differ by source."""
+    return RobotModel(
+        name=NAME,
+        base_body=base_body,
+        arm_joints=ARM_JOINTS,
+        arm_actuators=ARM_ACTUATORS,
+        home_qpos=home_qpos,
+        gripper_joints=("finger_joint1", "finger_joint2"),
+        gripper_actuator=GRIPPER,
+        gripper_open_ctrl=FINGER_OPEN,
+        gripper_closed_ctrl=0.0,
+        ee_site=EE_SITE,
+        wrist_camera_body=wrist_camera_body,
+        wrist_camera_pos=WRIST_CAMERA_POS,
+        wrist_camera_quat=WRIST_CAMERA_QUAT,
+        wrist_camera_fovy_deg=WRIST_CAMERA_FOVY,
+        max_grasp_width_m=2 * FINGER_OPEN,
+        max_payload_kg=3.0,
+        reach_m=0.855,
+        shoulder_height_m=0.333,
+        base_radius_m=0.12,
+        source=source,
+        builder=builder,
+    )
+
+
 def robot() -> RobotModel:
     """The Panda from Menagerie when ``MENAGERIE_ROOT`` has it, else from robosuite."""
     m_root = menagerie_root()
@@ -186,30 +220,9 @@ def robot() -> RobotModel:
             files=(MENAGERIE_FILE,),
             license="Apache-2.0",
         )
-        return RobotModel(
-            name=NAME,
-            base_body="link0",
-            arm_joints=ARM_JOINTS,
-            arm_actuators=ARM_ACTUATORS,
-            # Menagerie's hand is turned 90 deg from robosuite's about the flange
-            home_qpos=(*READY[:6], READY[6] - math.pi / 2, FINGER_OPEN, FINGER_OPEN),
-            gripper_joints=("finger_joint1", "finger_joint2"),
-            gripper_actuator=GRIPPER,
-            gripper_open_ctrl=FINGER_OPEN,
-            gripper_closed_ctrl=0.0,
-            ee_site=EE_SITE,
-            wrist_camera_body="hand",
-            wrist_camera_pos=WRIST_CAMERA_POS,
-            wrist_camera_quat=WRIST_CAMERA_QUAT,
-            wrist_camera_fovy_deg=WRIST_CAMERA_FOVY,
-            max_grasp_width_m=2 * FINGER_OPEN,
-            max_payload_kg=3.0,
-            reach_m=0.855,
-            shoulder_height_m=0.333,
-            base_radius_m=0.12,
-            source=source,
-            builder=lambda: _build_menagerie(m_root),
-        )
+        # Menagerie's hand is turned 90 deg from robosuite's about the flange
+        home = (*READY[:6], READY[6] - math.pi / 2, FINGER_OPEN, FINGER_OPEN)
+        return _panda("link0", home, "hand", source, lambda: _build_menagerie(m_root))
     root = package_root("robosuite") / "models" / "assets"
     source = RobotSourceInfo(
         package="robosuite",
@@ -218,26 +231,6 @@ def robot() -> RobotModel:
         files=ROBOSUITE_FILES,
         license="MIT",
     )
-    return RobotModel(
-        name=NAME,
-        base_body="base",
-        arm_joints=ARM_JOINTS,
-        arm_actuators=ARM_ACTUATORS,
-        home_qpos=(*READY, FINGER_OPEN, -FINGER_OPEN),
-        gripper_joints=("finger_joint1", "finger_joint2"),
-        gripper_actuator=GRIPPER,
-        gripper_open_ctrl=FINGER_OPEN,
-        gripper_closed_ctrl=0.0,
-        ee_site=EE_SITE,
-        wrist_camera_body="right_hand",
-        wrist_camera_pos=WRIST_CAMERA_POS,
-        wrist_camera_quat=WRIST_CAMERA_QUAT,
-        wrist_camera_fovy_deg=WRIST_CAMERA_FOVY,
-        max_grasp_width_m=2 * FINGER_OPEN,
-        max_payload_kg=3.0,
-        reach_m=0.855,
-        shoulder_height_m=0.333,
-        base_radius_m=0.12,
-        source=source,
-        builder=_build_robosuite,
+    return _panda(
+        "base", (*READY, FINGER_OPEN, -FINGER_OPEN), "right_hand", source, _build_robosuite
     )

@@ -61,7 +61,6 @@ class World:
     objects: dict[str, ObjectState]
     hand_start: tuple[float, float, float]
     hand_yaw: float
-    robot_base: tuple[float, float, float]
     extras: dict[str, float] = field(default_factory=dict)
 
     def tallest_between(
