@@ -110,3 +110,11 @@ def test_run_unknown_until_lists_stages(tmp_path: Path) -> None:
     out = _bp("run", str(EXAMPLES / "kitchen_counter"), "--storage", (tmp_path / "s").as_uri(), "--until", "nosuch")
     assert out.returncode == ExitCode.CONFIG
     assert "installed, in order: ingest" in out.stderr
+
+
+def test_bad_storage_uri_is_one_clear_error(tmp_path: Path) -> None:
+    """An unsupported --storage scheme is a configuration error naming the accepted forms, no traceback."""
+    out = _bp("stage", "ingest", "--scene", str(EXAMPLES / "kitchen_counter"), "--storage", "s3://bucket/x")
+    assert out.returncode == ExitCode.CONFIG
+    assert "invalid storage URI 's3://bucket/x'" in out.stderr and "gs://bucket[/prefix]" in out.stderr
+    assert "Traceback" not in out.stderr and "│" not in out.stderr

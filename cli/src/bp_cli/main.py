@@ -13,13 +13,15 @@ from typing import Annotated
 
 import typer
 from bp_sdk.cleanup import cleanup, parse_duration
-from bp_sdk.errors import BPError, ConfigError
+from bp_sdk.errors import BPError
 from bp_sdk.ids import ID_HINT, is_valid_id
 from bp_sdk.layout import Unit
 from bp_sdk.storage import Storage, open_storage
 from rich.console import Console
+from rich.markup import escape
 
-from bp_cli.pipeline import planned_stages, print_summary, run_pipeline
+from bp_cli.errors import UsageError
+from bp_cli.pipeline import SHARDED, planned_stages, print_summary, run_pipeline
 from bp_cli.report import MEANING, show_unit
 from bp_cli.scenes import derive_run_id, scene_id_for, stored_digests, upload_scene
 from bp_cli.stages import available_stages, base_env, new_execution_id, run_tasks, stage_script
@@ -47,8 +49,8 @@ def default_storage() -> str:
 
 
 def _fail(err: BPError) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {err.render()}", markup=True, highlight=False)
-    console.print(f"[bold]next:[/] {err.next_step}")
+    console.print(f"[bold red]error:[/] {escape(err.render())}", highlight=False)
+    console.print(f"[bold]next:[/] {escape(err.next_step)}")
     return typer.Exit(int(err.exit_code))
 
 
@@ -104,7 +106,7 @@ def stage_cmd(
             f"  task {r.index}: exit {r.exit_code} ({MEANING.get(r.exit_code, 'unknown')}) in {r.seconds:.1f}s"
         )
     for r in results:
-        shard = (r.index, tasks) if tasks > 1 else (None, None)
+        shard = (r.index, tasks) if name in SHARDED else (None, None)
         show_unit(console, store, Unit(scene_id, rid, name, *shard), execution)
     status = MEANING.get(worst.exit_code, f"exit {worst.exit_code}")
     colour = "green" if worst.exit_code == 0 else "red"
@@ -173,7 +175,7 @@ def _prepare_scene(store: Storage, scene: str) -> tuple[str, dict[str, str]]:
         return scene_id, digests
     if is_valid_id(scene):
         return scene, stored_digests(store, scene)
-    raise ConfigError(f"--scene {scene!r} is neither a folder nor a scene id ({ID_HINT})")
+    raise UsageError(f"--scene {scene!r} is neither a folder nor a scene id ({ID_HINT})")
 
 
 def _job_env(

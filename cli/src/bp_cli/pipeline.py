@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bp_sdk.commit import read_committed
-from bp_sdk.errors import ConfigError
 from bp_sdk.layout import Unit
 from bp_sdk.storage import Storage
 from rich.console import Console
 from rich.table import Table
 
+from bp_cli.errors import UsageError
 from bp_cli.report import MEANING, show_unit
 from bp_cli.stages import available_stages, run_tasks, stage_script
 
@@ -53,7 +53,7 @@ def planned_stages(until: str | None = None) -> list[str]:
     if until is None:
         return stages
     if until not in stages:
-        raise ConfigError(
+        raise UsageError(
             f"--until {until!r} is not an installed stage; installed, in order: {', '.join(stages)}"
         )
     return stages[: stages.index(until) + 1]
@@ -86,7 +86,7 @@ def run_pipeline(
         outcomes.append(outcome)
         if code != 0:
             for r in results:
-                shard = (r.index, count) if count > 1 else (None, None)
+                shard = (r.index, count) if stage in SHARDED else (None, None)
                 show_unit(console, store, Unit(scene_id, run_id, stage, *shard), execution)
             break
     return outcomes

@@ -8,6 +8,7 @@ from bp_sdk.layout import Unit
 from bp_sdk.markers import list_markers
 from bp_sdk.storage import Storage
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 MEANING = {
@@ -32,7 +33,7 @@ def show_unit(console: Console, storage: Storage, unit: Unit, execution: str) ->
         console.print(table)
         console.print(f"[dim]commit record:[/] {storage.uri}/{unit.commit_path}")
         if record.summary:
-            console.print(f"[dim]summary:[/] {record.summary}")
+            console.print(f"[dim]summary:[/] {escape(str(record.summary))}")
         return
     markers = [m for m in list_markers(storage, unit) if m.execution == execution]
     if not markers:
@@ -41,10 +42,10 @@ def show_unit(console: Console, storage: Storage, unit: Unit, execution: str) ->
     console.print(
         f"[bold red]{unit.label} failed[/] ({'permanent' if m.permanent else 'retryable'}): {m.error_type}"
     )
-    console.print(m.message)
+    console.print(m.message, markup=False)
     for p in m.problems[:100]:
         console.print(f"  • {p}", markup=False)
     if len(m.problems) > 100:
         console.print(f"  … and {len(m.problems) - 100} more (see the marker)")
-    console.print(f"[bold]next:[/] {m.next_step}")
+    console.print(f"[bold]next:[/] {escape(m.next_step)}")
     console.print(f"[dim]marker:[/] {storage.uri}/{unit.failure_path(m.attempt_id)}")

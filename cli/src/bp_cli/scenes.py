@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bp_sdk.digest import sha256_json, sha256_stream
-from bp_sdk.errors import ConfigError, InputError, PathError, Problem
+from bp_sdk.errors import InputError, PathError, Problem
 from bp_sdk.ids import ID_HINT, is_valid_id
 from bp_sdk.layout import input_dir
 from bp_sdk.storage import Storage, check_path, join
+
+from bp_cli.errors import UsageError
 
 BLUEPRINT = "scene.json"
 
@@ -43,9 +45,7 @@ def local_files(folder: Path) -> dict[str, Path]:
             f"scene folder {folder.name!r} has files that cannot be uploaded", problems=problems
         )
     if BLUEPRINT not in out:
-        raise ConfigError(
-            f"{folder} has no {BLUEPRINT}; a scene folder holds scene.json (+ meshes)"
-        )
+        raise UsageError(f"{folder} has no {BLUEPRINT}; a scene folder holds scene.json (+ meshes)")
     return out
 
 
@@ -53,7 +53,7 @@ def scene_id_for(folder: Path) -> str:
     """The folder's name, which must be a valid id."""
     name = folder.resolve().name
     if not is_valid_id(name):
-        raise ConfigError(f"scene folder name {name!r} is not a valid scene id: {ID_HINT}")
+        raise UsageError(f"scene folder name {name!r} is not a valid scene id: {ID_HINT}")
     return name
 
 
@@ -83,7 +83,7 @@ def stored_digests(storage: Storage, scene_id: str) -> dict[str, str]:
         with storage.open_read(info.path) as f:
             out["input/" + info.path[len(prefix) :]] = sha256_stream(f)[0]
     if "input/" + BLUEPRINT not in out:
-        raise ConfigError(
+        raise UsageError(
             f"scene {scene_id!r} has no input in storage ({prefix}{BLUEPRINT}); pass the scene folder instead of its id"
         )
     return out

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from bp_sdk.errors import ConfigError
+from bp_cli.errors import UsageError
 
 GROUP = "blueprintpipeline.stages"
 TERM_GRACE_S = 15.0
@@ -35,7 +35,7 @@ def stage_script(name: str) -> Path:
     """Path of ``bp-<name>``; a clear error listing valid names if unknown."""
     names = available_stages()
     if name not in names:
-        raise ConfigError(
+        raise UsageError(
             f"unknown stage {name!r}; installed stages: {', '.join(names) or '(none)'}"
         )
     local = Path(sys.executable).parent / f"bp-{name}"
@@ -43,7 +43,7 @@ def stage_script(name: str) -> Path:
         return local
     found = shutil.which(f"bp-{name}")
     if found is None:
-        raise ConfigError(f"stage {name!r} is installed but its script bp-{name} is not on PATH")
+        raise UsageError(f"stage {name!r} is installed but its script bp-{name} is not on PATH")
     return Path(found)
 
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from bp_sdk.errors import ConfigError
 from bp_sdk.storage.base import ObjectInfo, Storage, check_path, join
 
 __all__ = ["ObjectInfo", "Storage", "check_path", "join", "open_storage", "parse_storage_uri"]
@@ -44,8 +45,18 @@ def parse_storage_uri(uri: str) -> tuple[str, str, str]:
 
 
 def open_storage(uri: str, *, project: str | None = None) -> Storage:
-    """The backend for ``uri``. ``gs://`` honours ``STORAGE_EMULATOR_HOST``."""
-    scheme, where, prefix = parse_storage_uri(uri)
+    """The backend for ``uri``. ``gs://`` honours ``STORAGE_EMULATOR_HOST``.
+
+    A malformed URI is a :class:`~bp_sdk.errors.ConfigError` (settings validate it
+    earlier; callers that take a URI from elsewhere, like ``bp``, get the same message).
+    """
+    try:
+        scheme, where, prefix = parse_storage_uri(uri)
+    except ValueError as exc:
+        raise ConfigError(
+            f"invalid storage URI {uri[:200]!r}: {exc}",
+            next_step="Use gs://bucket[/prefix] or file:///absolute/path.",
+        ) from None
     if scheme == "file":
         from bp_sdk.storage.local import LocalStorage  # noqa: PLC0415
 
