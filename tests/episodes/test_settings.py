@@ -57,3 +57,16 @@ def run(storage: Storage, **extra: str) -> int:
     from bp_sdk.runner import run_stage
 
     return run_stage(EpisodesStage(), job_env(storage, "kitchen_counter", **extra))
+
+
+def test_bad_gl_backend_is_a_config_error(tmp_path) -> None:
+    """bp-episodes with MUJOCO_GL=vulkan exits 2 naming MUJOCO_GL instead of MuJoCo failing to import."""
+    import subprocess
+
+    from tests.conftest import script
+
+    env = {"PATH": "/usr/bin:/bin", "STORAGE_URI": tmp_path.as_uri(), "SCENE_ID": "s", "RUN_ID": "r",
+           "MUJOCO_GL": "vulkan"}
+    out = subprocess.run([script("bp-episodes")], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == ExitCode.CONFIG
+    assert "MUJOCO_GL" in out.stderr and "Traceback" not in out.stderr

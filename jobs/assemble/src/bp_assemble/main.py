@@ -7,23 +7,18 @@ stage. An invalid value is left to the settings check (exit 2), with MuJoCo's GL
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import get_args
 
 from bp_sdk.runner import run_stage
+from bp_sim.gl import select_gl
 
 from bp_assemble.settings import AssembleSettings
-
-DEFAULT_GL = "egl"
 
 
 def main() -> None:
     """Entry point of the ``bp-assemble`` console script."""
-    environ = dict(os.environ)  # as given, so the settings check reports a bad MUJOCO_GL
-    allowed = get_args(AssembleSettings.model_fields["mujoco_gl"].annotation)
-    value = environ.get("MUJOCO_GL", DEFAULT_GL)
-    os.environ["MUJOCO_GL"] = value if value in allowed else "disable"
+    environ = select_gl(get_args(AssembleSettings.model_fields["mujoco_gl"].annotation))
     from bp_assemble.stage import AssembleStage  # noqa: PLC0415 - after MUJOCO_GL is set
 
     sys.exit(run_stage(AssembleStage(), environ))

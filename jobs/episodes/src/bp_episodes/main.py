@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-import os
+import sys
+from typing import get_args
 
-from bp_sdk.runner import main_for
+from bp_sdk.runner import run_stage
+from bp_sim.gl import select_gl
+
+from bp_episodes.settings import EpisodesSettings
 
 
 def main() -> None:
     """Entry point: pick the OpenGL backend before MuJoCo is imported, then run the stage."""
-    os.environ.setdefault("MUJOCO_GL", os.environ.get("MUJOCO_GL", "egl"))
+    environ = select_gl(get_args(EpisodesSettings.model_fields["mujoco_gl"].annotation))
     from bp_episodes.stage import EpisodesStage  # noqa: PLC0415 - after MUJOCO_GL
 
-    main_for(EpisodesStage())
+    sys.exit(run_stage(EpisodesStage(), environ))
 
 
 if __name__ == "__main__":
