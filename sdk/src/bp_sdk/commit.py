@@ -60,6 +60,7 @@ class CommitRecord(BaseModel):
     scene_id: str
     run_id: str
     shard: ShardRef | None = None
+    dataset_id: str | None = None  # set for dataset stages (datasets/<dataset_id>/<stage>)
     attempt: AttemptRef
     attempt_dir: str
     files: dict[str, FileEntry]
@@ -156,6 +157,7 @@ def commit(storage: Storage, record: CommitRecord) -> CommitRecord:
         record.stage,
         record.shard.index if record.shard else None,
         record.shard.count if record.shard else None,
+        record.dataset_id,
     )
     try:
         storage.create_if_absent(unit.commit_path, record.to_bytes())
@@ -261,6 +263,18 @@ def read_committed(
     return None
 
 
+def require_unit(storage: Storage, unit: Unit) -> CommittedUnit:
+    """The committed unit (e.g. a dataset stage), or a clear permanent error."""
+    rec = load_record(storage, unit)
+    if rec is None:
+        where = f"dataset {unit.dataset!r}" if unit.dataset else f"scene {unit.scene!r}, run {unit.run!r}"
+        raise PermanentError(
+            f"stage {unit.stage!r} has no commit record for {where}",
+            next_step=f"Run the {unit.stage} stage first (bp stage {unit.stage} ...).",
+        )
+    return CommittedUnit(storage, rec)
+
+
 def require_committed(storage: Storage, scene: str, run: str, stage: str) -> CommittedUnit:
     """The single committed unit of an unsharded upstream stage, or a clear error."""
     units = read_committed(storage, scene, run, stage)
@@ -312,4 +326,5 @@ __all__ = [
     "outputs_digest",
     "read_committed",
     "require_committed",
+    "require_unit",
 ]

@@ -7,6 +7,10 @@ scenes/<scene>/runs/<run>/<stage>/attempts/<attempt>/...        an attempt's fil
 scenes/<scene>/runs/<run>/<stage>/attempts/<attempt>/_FAILURE.json
 scenes/<scene>/runs/<run>/<stage>/shards/<i>-of-<n>/_SUCCESS.json   (sharded stages)
 scenes/<scene>/runs/<run>/<stage>/shards/<i>-of-<n>/attempts/<attempt>/...
+datasets/<dataset>/<stage>/_SUCCESS.json                         dataset stages (export, gate, deliver)
+datasets/<dataset>/<stage>/attempts/<attempt>/...                  e.g. the dataset itself under export
+datasets/<dataset>/approvals/<approval>.json                     audited gate overrides (never in gate output)
+deliveries/<customer>/<dataset>/...                              a delivered copy, its record written last
 ```
 """
 
@@ -52,6 +56,21 @@ def stage_dir(scene: str, run: str, stage: str) -> str:
     return join(run_dir(scene, run), _id("stage", stage))
 
 
+def dataset_dir(dataset: str) -> str:
+    """``datasets/<dataset>``: a dataset's stages, spanning one or many scene runs."""
+    return join("datasets", _id("dataset id", dataset))
+
+
+def approvals_dir(dataset: str) -> str:
+    """``datasets/<dataset>/approvals``: override records, kept outside any stage output."""
+    return join(dataset_dir(dataset), "approvals")
+
+
+def delivery_dir(customer: str, dataset: str) -> str:
+    """``deliveries/<customer>/<dataset>``: where a delivered copy lives."""
+    return join("deliveries", _id("customer id", customer), _id("dataset id", dataset))
+
+
 def shard_name(index: int, count: int) -> str:
     """``00003-of-00008``."""
     if not 0 <= index < count <= 99_999:
@@ -68,11 +87,16 @@ class Unit:
     stage: str
     shard_index: int | None = None
     shard_count: int | None = None
+    dataset: str | None = None  # dataset stages live under datasets/<dataset>/<stage>
 
     @property
     def dir(self) -> str:
         """Folder that holds the commit record and the attempts."""
-        base = stage_dir(self.scene, self.run, self.stage)
+        base = (
+            join(dataset_dir(self.dataset), _id("stage", self.stage))
+            if self.dataset is not None
+            else stage_dir(self.scene, self.run, self.stage)
+        )
         if self.shard_index is None or self.shard_count is None:
             return base
         return join(base, SHARDS, shard_name(self.shard_index, self.shard_count))

@@ -112,6 +112,21 @@ class Stage(ABC, Generic[S]):
     def run(self, ctx: StageContext[S]) -> StageResult:
         """Do the work, writing outputs through ``ctx.output``."""
 
+    def unit(self, settings: S) -> Any:
+        """Where this job commits (a :class:`bp_sdk.layout.Unit`): by default the scene
+        run's stage folder, or its shard; dataset stages return a dataset unit."""
+        from bp_sdk.layout import Unit  # noqa: PLC0415
+
+        if self.sharded:
+            return Unit(
+                settings.scene_id,
+                settings.run_id,
+                self.name,
+                settings.cloud_run_task_index,
+                settings.cloud_run_task_count,
+            )
+        return Unit(settings.scene_id, settings.run_id, self.name)
+
 
 class _Sigterm:
     """SIGTERM raises :class:`Terminated` and sets a flag.
@@ -192,14 +207,12 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
         _report_config_error(stage.name, err, env)
         return int(ExitCode.CONFIG)
 
-    from bp_sdk.layout import Unit  # noqa: PLC0415
-
-    shard = (
-        (settings.cloud_run_task_index, settings.cloud_run_task_count)
-        if stage.sharded
-        else (None, None)
-    )
-    unit = Unit(settings.scene_id, settings.run_id, stage.name, shard[0], shard[1])
+    try:
+        unit = stage.unit(settings)
+    except (ConfigError, ValueError) as err:
+        cerr = err if isinstance(err, ConfigError) else ConfigError(str(err))
+        _report_config_error(stage.name, cerr, env)
+        return int(ExitCode.CONFIG)
     redactor = secrets.redactor
     ctx_log = LogContext(
         labels=_labels(settings, stage.name, unit.label),
@@ -266,6 +279,7 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
             shard=ShardRef(index=settings.cloud_run_task_index, count=settings.cloud_run_task_count)
             if stage.sharded
             else None,
+            dataset_id=unit.dataset,
             attempt=AttemptRef(
                 execution=settings.cloud_run_execution,
                 attempt=settings.cloud_run_task_attempt,
