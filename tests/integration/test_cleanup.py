@@ -85,3 +85,17 @@ def test_parse_duration_rejects(text: str) -> None:
     """Malformed grace periods are refused with the accepted forms."""
     with pytest.raises(ValueError, match="s, m, h or d"):
         parse_duration(text)
+
+
+def test_cleanup_covers_dataset_stages(file_storage: Storage, storage_root: Path) -> None:
+    """Stale attempts of dataset stages (datasets/<id>/<stage>) are garbage too; scene runs and datasets are both swept."""
+    stale = Unit("s", "r", "export", dataset="ds-1").attempt_dir("crashed-a0")
+    file_storage.write_bytes(join(stale, "meta/info.json"), b"half a dataset")
+    other = Unit("s2", "r2", "ingest").attempt_dir("crashed-a0")
+    file_storage.write_bytes(join(other, "scene_manifest.json"), b"partial")
+    _age(storage_root, "datasets", 2 * DAY)
+    _age(storage_root, "scenes", 2 * DAY)
+    report = cleanup(file_storage, timedelta(hours=24))
+    assert sorted(report.removed) == sorted([stale, other])
+    assert stale.startswith("datasets/ds-1/export/attempts/")
+    assert not file_storage.exists(join(stale, "meta/info.json"))

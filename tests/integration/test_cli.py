@@ -118,3 +118,11 @@ def test_bad_storage_uri_is_one_clear_error(tmp_path: Path) -> None:
     assert out.returncode == ExitCode.CONFIG
     assert "invalid storage URI 's3://bucket/x'" in out.stderr and "gs://bucket[/prefix]" in out.stderr
     assert "Traceback" not in out.stderr and "│" not in out.stderr
+
+
+def test_every_command_help_renders() -> None:
+    """`bp <command> --help` renders for every command (help text is never parsed as markup)."""
+    for command in ("run", "stage", "stages", "cleanup", "verify", "approve"):
+        out = _bp(command, "--help")
+        assert out.returncode == 0, f"{command}: {out.stderr[-500:]}"
+        assert "Usage" in out.stdout and "Traceback" not in out.stdout + out.stderr

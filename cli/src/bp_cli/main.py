@@ -20,20 +20,24 @@ from bp_sdk.storage import Storage, open_storage
 from rich.console import Console
 from rich.markup import escape
 
+from bp_cli.approve import approve_cmd
 from bp_cli.errors import UsageError
 from bp_cli.pipeline import SHARDED, planned_stages, print_summary, run_pipeline
 from bp_cli.report import MEANING, show_unit
 from bp_cli.scenes import derive_run_id, scene_id_for, stored_digests, upload_scene
 from bp_cli.stages import available_stages, base_env, new_execution_id, run_tasks, stage_script
+from bp_cli.verify import verify_cmd
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app.command("verify")(verify_cmd)
+app.command("approve")(approve_cmd)
 console = Console(stderr=True)
 
 DEFAULT_STORAGE_DIR = "bp-data"
 
 # options shared by `bp stage` and `bp run`
 StorageOpt = Annotated[
-    str | None, typer.Option(help="gs://bucket[/prefix] or file:///abs/path [default: ./bp-data]")
+    str | None, typer.Option(help="gs://bucket/prefix or file:///abs/path (default: ./bp-data)")
 ]
 RunIdOpt = Annotated[
     str | None, typer.Option(help="run id [default: derived from the scene input and --set values]")

@@ -21,6 +21,7 @@ from bp_sdk.logs import LogContext, configure_logging
 from bp_sdk.storage import ObjectInfo, Storage, open_storage
 
 log = logging.getLogger("bp.cleanup")
+PREFIXES = ("scenes/", "datasets/")  # where stages commit (scene runs, dataset stages)
 
 
 @dataclass
@@ -59,16 +60,20 @@ def cleanup(
     storage: Storage,
     grace: timedelta,
     *,
-    prefix: str = "scenes/",
+    prefix: str | None = None,
     dry_run: bool = False,
     keep_markers: bool = True,
     at: datetime | None = None,
 ) -> CleanupReport:
-    """Delete uncommitted attempt folders under ``prefix`` idle for longer than ``grace``."""
+    """Delete uncommitted attempt folders under ``prefix`` (default: every scene run and
+    every dataset) idle for longer than ``grace``."""
     if grace < timedelta(0):
         raise ValueError("grace period must not be negative")
     current = at or now()
-    attempts, records = _group(storage.list(prefix, include_temporary=True))
+    prefixes = [prefix] if prefix is not None else list(PREFIXES)
+    attempts, records = _group(
+        o for p in prefixes for o in storage.list(p, include_temporary=True)
+    )
     committed: set[str] = set()
     for rec in records:
         record = CommitRecord.model_validate_json(storage.read_bytes(rec.path))

@@ -220,7 +220,7 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
         redactor=redactor,
     )
     configure_logging(ctx_log, fmt=settings.log_format, level=settings.log_level)
-    code = code_version(stage.distribution, settings.build_revision)
+    code = code_version(stage.distribution, settings.build_revision, settings.build_image_digest)
     params = settings.output_params()
     sigterm = _Sigterm()
     sigterm.install()

@@ -80,6 +80,7 @@ class JobSettings(BaseSettings):
             "trace_id",
             "google_cloud_project",
             "build_revision",
+            "build_image_digest",
         }
     )
 
@@ -125,6 +126,10 @@ class JobSettings(BaseSettings):
     build_revision: str = Field(
         default="unknown",
         description="Source revision baked into the image; recorded in commit records.",
+    )
+    build_image_digest: str | None = Field(
+        default=None,
+        description="Digest of the container image the job runs in (set at deploy); recorded in commit records and lineage.",
     )
 
     @classmethod

@@ -13,11 +13,14 @@ def package_version(dist: str) -> str:
         return "0+unknown"
 
 
-def code_version(dist: str, revision: str) -> dict[str, str]:
-    """``{"package", "version", "sdk_version", "revision"}`` for records."""
-    return {
+def code_version(dist: str, revision: str, image_digest: str | None = None) -> dict[str, str]:
+    """``{"package", "version", "sdk_version", "revision"[, "image_digest"]}`` for records."""
+    out = {
         "package": dist,
         "version": package_version(dist),
         "sdk_version": package_version("bp-sdk"),
         "revision": revision,
     }
+    if image_digest:
+        out["image_digest"] = image_digest
+    return out

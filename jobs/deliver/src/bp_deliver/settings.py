@@ -1,0 +1,88 @@
+"""Deliver settings: which dataset, to whom, where, and who may approve overrides."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from bp_dataset.decision import default_dataset_id
+from bp_sdk.ids import Identifier
+from bp_sdk.settings import JobSettings
+from bp_sdk.storage import parse_storage_uri
+from pydantic import Field, field_validator, model_validator
+
+DEFAULT_CUSTOMER = "internal"
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+
+
+class DeliverSettings(JobSettings):
+    """``bp-deliver`` configuration (environment only). No setting forces a delivery:
+    a failed gate needs an approval record (``bp approve``)."""
+
+    stage_name: ClassVar[str] = "deliver"
+    infra_fields: ClassVar[frozenset[str]] = JobSettings.infra_fields | {"deliver_workers"}
+
+    deliver_dataset_id: Identifier | None = Field(
+        default=None,
+        description="Dataset to deliver (its export and gate must be committed). Default: <SCENE_ID>-<RUN_ID>, export's default id.",
+    )
+    deliver_customer_id: Identifier | None = Field(
+        default=None,
+        description="Customer receiving the dataset (folder under deliveries/). Required in production; development default: internal.",
+    )
+    deliver_destination: str | None = Field(
+        default=None,
+        description="Root of the delivered copy in another bucket or folder (gs://bucket/prefix or file:///abs/path). Default: <STORAGE_URI>/deliveries/<customer>/<dataset>/.",
+    )
+    deliver_approvers: str = Field(
+        default="",
+        description="Comma-separated Google identities (user or service-account emails) whose approvals of a failed gate are accepted. Production accepts approvals only from these, authenticated.",
+    )
+    deliver_workers: int = Field(
+        default=2, ge=1, le=64, description="Threads copying and re-reading files."
+    )
+
+    @field_validator("deliver_destination")
+    @classmethod
+    def _destination(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_storage_uri(value)
+        return value
+
+    @field_validator("deliver_approvers")
+    @classmethod
+    def _approvers(cls, value: str) -> str:
+        names = [a.strip() for a in value.split(",") if a.strip()]
+        bad = [a for a in names if not _EMAIL.fullmatch(a) and not a.startswith("local:")]
+        if bad:
+            raise ValueError(f"approvers must be Google identities (emails), got {bad[:5]}")
+        return ",".join(names)
+
+    @model_validator(mode="after")
+    def _production(self) -> DeliverSettings:
+        if self.pipeline_env == "production":
+            if self.deliver_customer_id is None:
+                raise ValueError("DELIVER_CUSTOMER_ID is required when PIPELINE_ENV=production")
+            local = [a for a in self.approvers() if a.startswith("local:")]
+            if local:
+                raise ValueError(
+                    f"DELIVER_APPROVERS lists unauthenticated local identities {local}; production accepts Google identities only"
+                )
+        return self
+
+    def approvers(self) -> frozenset[str]:
+        """The approvers, as a set."""
+        return frozenset(a for a in self.deliver_approvers.split(",") if a)
+
+    def customer_id(self) -> str:
+        """The customer (``internal`` outside production when unset)."""
+        return self.deliver_customer_id or DEFAULT_CUSTOMER
+
+    def dataset_id(self) -> str:
+        """The dataset to deliver."""
+        return self.deliver_dataset_id or default_dataset_id(self.scene_id, self.run_id)
+
+    @property
+    def production(self) -> bool:
+        """True when PIPELINE_ENV=production."""
+        return self.pipeline_env == "production"

@@ -1,0 +1,531 @@
+"""The dataset card (``README.md``) and its sample-frames image.
+
+The card is a Hugging Face dataset card: YAML front matter (license, ``task_categories:
+[robotics]``, tags with ``LeRobot``, the data files config the Hub viewer uses), then the
+contents a lab needs before it trusts the data: tier and what it holds, counts, robot,
+tasks with instructions and success rates, the metrics summary, the reward, the meaning
+of every state/action dimension (units, frame, control rate), camera intrinsics, sample
+frames, licenses, a lineage summary, and how to load (LeRobot, robomimic) and verify it.
+
+Everything rendered comes from the three documents export writes anyway
+(``meta/info.json``, ``meta/quality.json``, ``meta/lineage.json``) and, when robomimic
+HDF5 was written, the writer's summary; the card states nothing they do not.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import numpy as np
+from bp_dataset.features import KEEPS_FAILURES, LOSSLESS_GLOBAL, LOSSLESS_PER_CAMERA, MEANING, Tier
+from bp_dataset.info import Info
+from bp_dataset.layout import LINEAGE, QUALITY, ROBOMIMIC, SHA256SUMS
+from bp_sdk.errors import PermanentError, Problem
+from numpy.typing import NDArray
+from PIL import Image, ImageDraw, ImageFont
+
+from bp_export.reward import REWARD_DEFINITION
+
+# SPDX ids the Hub knows under their lower-case name
+HUB_LICENSES: Final = frozenset(
+    {
+        "apache-2.0", "mit", "cc0-1.0", "cc-by-4.0", "cc-by-sa-4.0", "cc-by-nc-4.0",
+        "cc-by-nc-sa-4.0", "cc-by-nd-4.0", "cc-by-nc-nd-4.0", "cc-by-3.0", "cc-by-sa-3.0",
+        "odc-by", "odbl", "pddl", "bsd-3-clause", "bsd-2-clause", "gpl-3.0", "lgpl-3.0",
+    }
+)  # fmt: skip
+TIER_STREAMS: Final = {
+    "observation.depth": "depth per camera (float32 m, lossless)",
+    "observation.segmentation": "segmentation per camera (int32 MuJoCo geom ids, lossless)",
+    "observation.object_poses": "object poses (per movable object: position m + quaternion wxyz, lossless)",
+    "observation.contacts": "contacts (per movable object: touches robot, touches other, count, depth m, lossless)",
+}
+MAX_SAMPLE_ROWS: Final = 64
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _cell(value: Any) -> str:
+    """A markdown table cell: no pipes or line breaks."""
+    return str(value).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+def _pct(value: Any) -> str:
+    return "n/a" if value is None else f"{100 * float(value):.1f} %"
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return f"{int(value):,}"
+    return f"{float(value):.{digits}f}"
+
+
+def _yaml_str(value: str) -> str:
+    """A YAML double-quoted scalar (JSON strings are valid YAML)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _hub_license(spdx: str) -> tuple[str, str | None]:
+    """``(license, license_name)`` for the front matter: the Hub id, or ``other`` + the SPDX id."""
+    low = spdx.strip().lower()
+    return (low, None) if low in HUB_LICENSES else ("other", spdx)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def _unit(feature: str, name: str) -> tuple[str, str]:
+    """``(unit, frame)`` of one named dimension of a vector feature."""
+    if feature == "action":
+        if name.endswith(".target"):
+            return "rad", "joint space (position target)"
+        return "0 closed ... 1 open", "gripper command"
+    if feature in ("observation.state", "observation.velocity"):
+        vel = feature == "observation.velocity"
+        if name.startswith("gripper"):
+            return ("m/s" if vel else "m"), "gripper (sum of both fingers)"
+        return ("rad/s" if vel else "rad"), "joint space"
+    if name in ("x", "y", "z"):
+        return "m", "world"
+    if name in ("qw", "qx", "qy", "qz"):
+        return "unit quaternion (w x y z)", "world"
+    return "", ""
+
+
+def _tier_contents(tier: Tier, cameras: Sequence[str]) -> list[str]:
+    lines = [
+        (
+            f"- RGB video of every camera ({', '.join(cameras)}), joint states and velocities, "
+            "end-effector and camera poses, actions, rewards, done and success flags"
+        )
+    ]
+    for key in LOSSLESS_PER_CAMERA[tier]:
+        lines.append(f"- {TIER_STREAMS[key]} in `lossless/` npz files")
+    for key in LOSSLESS_GLOBAL[tier]:
+        lines.append(f"- {TIER_STREAMS[key]} in `lossless/` npz files")
+    if KEEPS_FAILURES[tier]:
+        lines.append(
+            "- failure rollouts, flagged (`next.success` false; `quality.json` status failure)"
+        )
+    else:
+        lines.append(
+            "- successful episodes only (failures are listed in `meta/quality.json`, not included)"
+        )
+    return lines
+
+
+# ---------------------------------------------------------------------- card
+
+
+def render_card(
+    info: Info | Mapping[str, Any],
+    quality: Mapping[str, Any],
+    lineage: Mapping[str, Any],
+    samples_png_name: str | None,
+    *,
+    robomimic: Mapping[str, Any] | None = None,
+    repo_id: str | None = None,
+) -> str:
+    """The card's markdown. ``robomimic`` is :meth:`RobomimicWriter.close`'s summary (None:
+    the dataset has no HDF5); ``repo_id`` the name shown in the loading example."""
+    inf = info if isinstance(info, Info) else Info.model_validate(info)
+    bp = inf.blueprintpipeline
+    summ = quality.get("summary") or {}
+    lic = lineage.get("licenses") or {}
+    dataset_license = str(lic.get("dataset") or "unknown")
+    hub_lic, lic_name = _hub_license(dataset_license)
+    cams = list(bp.cameras)
+    robot = lineage.get("robot") or {}
+    robot_src = robot.get("source") or {}
+    repo = repo_id or f"blueprintpipeline/{bp.dataset_id}"
+    tags = [
+        "LeRobot",
+        "robotics",
+        "simulation",
+        "mujoco",
+        inf.robot_type,
+        f"tier-{bp.tier}",
+        "blueprintpipeline",
+    ]
+    if robomimic is not None:
+        tags.insert(1, "robomimic")
+
+    out: list[str] = ["---", f"license: {hub_lic}"]
+    if lic_name:
+        out.append(f"license_name: {_yaml_str(lic_name)}")
+    out += ["task_categories:", "- robotics", "tags:"]
+    out += [f"- {_yaml_str(t)}" for t in tags]
+    out += [
+        f"pretty_name: {_yaml_str(bp.dataset_id)}",
+        "configs:",
+        "- config_name: default",
+        "  data_files: data/*/*.parquet",
+        "---",
+        "",
+        f"# {bp.dataset_id}",
+        "",
+        f"Simulated robot-manipulation demonstrations generated by BlueprintPipeline: a "
+        f"{inf.robot_type} in MuJoCo driven by a scripted expert in "
+        f"{len(lineage.get('sources') or [])} scene run(s), recorded at {inf.fps} Hz. "
+        f"LeRobot {inf.codebase_version} format (loads with `lerobot` 0.4.x), "
+        + ("plus robomimic 0.3 HDF5." if robomimic is not None else "no robomimic HDF5."),
+        "",
+    ]
+
+    # ---- contents
+    out += ["## Contents", "", f"Tier **{bp.tier}**:", ""]
+    out += _tier_contents(bp.tier, cams)
+    out += [
+        "",
+        "| path | what |",
+        "|---|---|",
+        "| `meta/info.json` | features (dtype, shape, names), fps, splits, cameras, meanings |",
+        "| `meta/stats.json`, `meta/tasks.parquet`, `meta/episodes/` | LeRobot statistics, tasks, per-episode index |",
+        "| `data/` | one row per frame (every non-video feature) |",
+        f"| `videos/` | one video stream per camera ({bp.video_encoder}), episodes concatenated |",
+    ]
+    if bp.lossless_streams:
+        out.append(f"| `lossless/` | {', '.join(bp.lossless_streams)} |")
+    if robomimic is not None:
+        out.append(f"| `{ROBOMIMIC}` | the same episodes as robomimic demos |")
+    out += [
+        f"| `{QUALITY}` | per-episode metrics and the summary below |",
+        f"| `{LINEAGE}` | sources, code versions, physics, seeds, licenses |",
+        f"| `{SHA256SUMS}` | sha256 of every other file |",
+        "",
+    ]
+
+    # ---- counts
+    out += ["## Counts", ""]
+    out += _table(
+        ["", "value"],
+        [
+            ["episodes", _num(inf.total_episodes)],
+            ["frames", _num(inf.total_frames)],
+            ["duration", f"{inf.total_frames / inf.fps / 60:.1f} min at {inf.fps} fps"],
+            ["tasks", _num(inf.total_tasks)],
+            *[[f"split {k}", f"episodes {v}"] for k, v in inf.splits.items()],
+            ["train / valid episodes", f"{summ.get('train_episodes', 'n/a')} / {summ.get('valid_episodes', 'n/a')}"],
+            ["cameras", ", ".join(cams)],
+            ["scenes / variants / objects / instructions",
+             " / ".join(str((summ.get("diversity") or {}).get(k, "n/a")) for k in ("scenes", "variants", "objects", "instructions"))],
+        ],
+    )  # fmt: skip
+    out.append("")
+
+    # ---- robot
+    out += [
+        "## Robot",
+        "",
+        (
+            f"- model: **{inf.robot_type}**, model files from `{robot_src.get('package', 'unknown')}` "
+            f"{robot_src.get('version', '')} ({', '.join(robot_src.get('files') or [])}), "
+            f"license {', '.join(robot.get('licenses') or []) or 'unknown'}"
+        ),
+        (
+            f"- control: joint position targets at {bp.control_rate_hz} Hz (each action is held for "
+            f"1/{bp.control_rate_hz} s), physics step {bp.physics_timestep_s} s"
+        ),
+    ]
+    phys = lineage.get("physics") or {}
+    grip = phys.get("gripper") or {}
+    if grip:
+        out.append(
+            f"- gripper: position actuator kp {grip.get('kp')}, kv {grip.get('kv')}, force limit "
+            f"{grip.get('forcerange')} N ({grip.get('gain_scale_vs_menagerie')}x MuJoCo Menagerie's gain)"
+        )
+    out.append("")
+
+    # ---- tasks
+    out += ["## Tasks", ""]
+    rows = []
+    for task_id, t in (summ.get("per_task") or {}).items():
+        rows.append(
+            [
+                f"`{task_id}`",
+                " / ".join(t.get("instructions") or []),
+                _num(t.get("episodes")),
+                _pct(t.get("success_rate")),
+                _num(t.get("mean_quality")),
+            ]
+        )
+    out += _table(["task", "instruction(s)", "episodes", "success rate", "mean quality"], rows)
+    out.append("")
+
+    # ---- metrics
+    out += ["## Metrics", ""]
+    out += _table(
+        ["metric", "value"],
+        [
+            ["success rate", f"{_pct(summ.get('success_rate'))} ({summ.get('successes', 'n/a')} of {summ.get('episodes', 'n/a')})"],
+            ["collision rate (episodes with any robot-environment collision)", _pct(summ.get("collision_rate"))],
+            ["collision frames / frames", _pct(summ.get("collision_frame_rate"))],
+            ["quality score mean / min / max",
+             f"{_num(summ.get('mean_quality'))} / {_num(summ.get('min_quality'))} / {_num(summ.get('max_quality'))}"],
+            ["episodes rejected by export", _num(summ.get("rejected", 0))],
+        ],
+    )  # fmt: skip
+    by_reason = summ.get("rejected_by_reason") or {}
+    if by_reason:
+        out += ["", "Rejected episodes, by reason:", ""]
+        out += [f"- {n} x {_cell(r)}" for r, n in list(by_reason.items())[:20]]
+        if len(by_reason) > 20:
+            out.append(f"- ... {len(by_reason) - 20} more reasons in `{QUALITY}`")
+    out += [
+        "",
+        (
+            "The quality score (0-1) weighs success 0.50, collisions 0.15, penetration 0.10, "
+            "smoothness 0.10, joint-limit/velocity violations 0.10, slips/drops 0.05; every "
+            f"episode's metrics are in `{QUALITY}`."
+        ),
+        "",
+        "### Reward",
+        "",
+        REWARD_DEFINITION,
+        "",
+    ]
+
+    # ---- features
+    meaning = {**MEANING, **bp.meaning}
+    out += [
+        "## Features: meaning of every dimension",
+        "",
+        (
+            f"Control rate {bp.control_rate_hz} Hz (= fps {inf.fps}); frame `i` has timestamp `i/{inf.fps}` s "
+            "from the episode start. Vectors are float32."
+        ),
+        "",
+    ]
+    for key, feat in inf.features.items():
+        if feat.get("dtype") == "video" or not isinstance(feat.get("names"), list):
+            continue
+        generic = (
+            key.rsplit(".", 1)[0] + ".<camera>"
+            if key.startswith("observation.camera_pose.")
+            else key
+        )
+        out.append(
+            f"**`{key}`** ({feat['dtype']} {feat['shape']}): {meaning.get(key) or meaning.get(generic, '')}"
+        )
+        out.append("")
+        out += _table(
+            ["index", "name", "unit", "frame"],
+            [[i, f"`{n}`", *_unit(key, n)] for i, n in enumerate(feat["names"])],
+        )
+        out.append("")
+    for key in ("next.reward", "next.done", "next.success"):
+        if key in inf.features:
+            out.append(
+                f"- **`{key}`**: {meaning.get(key, '')} (`next.*` = after the frame's action; "
+                "exact definition under Reward above)"
+            )
+    out += [f"- **`{k}`** (video): RGB, {bp.cameras[k.rsplit('.', 1)[-1]].width}x"
+            f"{bp.cameras[k.rsplit('.', 1)[-1]].height}" for k in inf.video_keys() if k.rsplit(".", 1)[-1] in bp.cameras]  # fmt: skip
+    out.append("")
+
+    # ---- cameras
+    out += ["## Cameras", "", ("Pinhole intrinsics in pixels at the recorded resolution; extrinsics "
+            "per frame in `observation.camera_pose.<camera>` (camera-to-world, MuJoCo convention: "
+            "looks along -z, y up)."), ""]  # fmt: skip
+    cam_rows = []
+    for name, c in bp.cameras.items():
+        k = c.intrinsics
+        cam_rows.append(
+            [f"`{name}`", c.mount, f"{c.width}x{c.height}", f"{c.fovy_deg:g}",
+             f"{k[0][0]:.3f}", f"{k[1][1]:.3f}", f"{k[0][2]:.3f}", f"{k[1][2]:.3f}"]
+        )  # fmt: skip
+    out += _table(["camera", "mount", "resolution", "fovy (deg)", "fx", "fy", "cx", "cy"], cam_rows)
+    out.append("")
+
+    # ---- samples
+    if samples_png_name:
+        out += [
+            "## Sample frames",
+            "",
+            f"![Sample frames, one row per episode]({samples_png_name})",
+            "",
+        ]
+
+    # ---- licenses
+    out += ["## License", "", f"- dataset: **{dataset_license}**"]
+    out.append(
+        f"- robot model: {', '.join(lic.get('robot_model') or []) or 'unknown'} "
+        f"(`{robot_src.get('package', 'unknown')}` {robot_src.get('version', '')})"
+    )
+    for src in lic.get("inputs") or []:
+        bpinfo = src.get("blueprint") or {}
+        out.append(
+            f"- scene `{src.get('scene_id')}` blueprint {_cell(bpinfo.get('name', ''))!s}: "
+            f"{bpinfo.get('license') or 'no license declared'}"
+            + (
+                f"; {len(src.get('assets') or [])} mesh asset(s) under the blueprint's license"
+                if src.get("assets")
+                else ""
+            )
+        )
+    out.append("")
+
+    # ---- lineage
+    pipe = lineage.get("pipeline") or {}
+    sim = lineage.get("simulator") or {}
+    out += ["## Lineage", "", f"Full record: `{LINEAGE}`.", ""]
+    out += _table(
+        ["scene", "run", "episodes"],
+        [[f"`{s.get('scene_id')}`", f"`{s.get('run_id')}`", s.get("episodes")] for s in lineage.get("sources") or []],
+    )  # fmt: skip
+    stage_versions = ", ".join(
+        f"{stage} {'/'.join(sorted({c.get('version', '?') for c in codes}))}"
+        for stage, codes in (pipe.get("stages") or {}).items()
+    )
+    out += [
+        "",
+        (
+            f"- pipeline revision(s): {', '.join(pipe.get('revisions') or []) or 'unknown'}; SDK "
+            f"{', '.join(pipe.get('sdk_versions') or []) or 'unknown'}; export "
+            f"{(pipe.get('export') or {}).get('version', 'unknown')}"
+        ),
+        f"- stage versions: {stage_versions or 'unknown'}",
+        f"- container images: {', '.join(f'{k} {v}' for k, vs in (pipe.get('image_digests') or {}).items() for v in vs) or 'none recorded'}",
+        f"- simulator: {sim.get('name', 'mujoco')} {sim.get('version') or 'unknown'}",
+        (
+            f"- physics: step {phys.get('timestep_s', 'n/a')} s, integrator {phys.get('integrator', 'n/a')}, "
+            f"friction cone {phys.get('cone', 'n/a')}, impratio {phys.get('impratio', 'n/a')}"
+        ),
+        f"- seeds: one per episode in `{LINEAGE}` (`seeds`)",
+        f"- gate config version: {(lineage.get('gate') or {}).get('config_version') or 'not known at export'}",
+    ]
+    gaps = lineage.get("gaps") or []
+    if gaps:
+        out += ["", "Known gaps in this lineage:", ""]
+        out += [f"- {_cell(g)}" for g in gaps]
+    out.append("")
+
+    # ---- loading
+    out += [
+        "## Load with LeRobot",
+        "",
+        "```python",
+        "import os",
+        'os.environ["HF_HUB_OFFLINE"] = "1"  # read the local copy only',
+        "from lerobot.datasets.lerobot_dataset import LeRobotDataset",
+        "",
+        f'ds = LeRobotDataset("{repo}", root="/path/to/{bp.dataset_id}")',
+        "frame = ds[0]  # dict of tensors: observation.state, action, observation.images.<camera>, ...",
+        "```",
+        "",
+        "## Load with robomimic",
+        "",
+    ]
+    if robomimic is None:
+        out += ["This dataset was exported without robomimic HDF5.", ""]
+    else:
+        keys = dict(robomimic.get("obs_keys") or {})
+        low = [k for k in keys if not k.endswith(("_image", "_depth"))]
+        rgb = [k for k in keys if k.endswith("_image")]
+        depth = [k for k in keys if k.endswith("_depth")]
+        specs = {"low_dim": low, "rgb": rgb} | ({"depth": depth} if depth else {})
+        out += [
+            (
+                f"`{ROBOMIMIC}`: {robomimic.get('demos')} demos, {robomimic.get('total_samples')} samples; "
+                "`demo_<i>` is LeRobot episode `i`; masks `train`/`valid` are the LeRobot splits "
+                "(`train_success`/`valid_success`: successful demos only). Quaternions are x y z w "
+                "here (robosuite's order). The environment is not a robosuite/gym env "
+                f"(`env_args` type {robomimic.get('env_type')}): train with rollouts disabled."
+            ),
+            "",
+        ]
+        out += _table(["obs key", "source and meaning"], [[f"`{k}`", v] for k, v in keys.items()])
+        out += [
+            "",
+            "```python",
+            "import robomimic.utils.obs_utils as ObsUtils",
+            "from robomimic.utils.dataset import SequenceDataset",
+            "",
+            f"ObsUtils.initialize_obs_utils_with_obs_specs({{'obs': {json.dumps(specs)}}})",
+            "ds = SequenceDataset(",
+            f'    hdf5_path="/path/to/{bp.dataset_id}/{ROBOMIMIC}",',
+            f"    obs_keys={tuple(keys)!r},",
+            '    dataset_keys=("actions", "rewards", "dones"),',
+            "    load_next_obs=True, frame_stack=1, seq_length=10, pad_frame_stack=True,",
+            "    pad_seq_length=True, get_pad_mask=False, goal_mode=None,",
+            '    hdf5_cache_mode="low_dim", hdf5_use_swmr=True, hdf5_normalize_obs=False,',
+            '    filter_by_attribute="train",',
+            ")",
+            "```",
+            "",
+        ]
+
+    # ---- verify
+    out += [
+        "## Verify",
+        "",
+        (
+            "Every file except `meta/SHA256SUMS` is listed in it with its sha256; the dataset digest "
+            "is the sha256 of `meta/SHA256SUMS` itself."
+        ),
+        "",
+        "```bash",
+        f"bp verify /path/to/{bp.dataset_id}          # checksums, schema, tier, frame counts, decodes every video",
+        f"cd /path/to/{bp.dataset_id} && sha256sum -c {SHA256SUMS}",
+        f"sha256sum {SHA256SUMS}                         # the dataset digest",
+        "```",
+        "",
+    ]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------- samples
+
+
+def sample_frames_png(frames: Sequence[tuple[str, Mapping[str, NDArray[np.uint8]]]]) -> bytes:
+    """PNG of a grid: one row per ``(episode label, {camera: RGB (H, W, 3) uint8})``, one
+    column per camera (header = camera names, each row titled with its label)."""
+    problems: list[Problem] = []
+    if not frames:
+        problems.append(Problem("frames", "no sample frames given"))
+    if len(frames) > MAX_SAMPLE_ROWS:
+        problems.append(Problem("frames", f"{len(frames)} rows; at most {MAX_SAMPLE_ROWS}"))
+    cams: list[str] = []
+    for label, images in frames:
+        for cam, img in images.items():
+            a = np.asarray(img)
+            if a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3 or 0 in a.shape:
+                problems.append(
+                    Problem(f"{label}/{cam}", f"must be (H, W, 3) uint8, got {a.shape} {a.dtype}")
+                )
+            if cam not in cams:
+                cams.append(cam)
+    if problems:
+        raise PermanentError("cannot draw sample frames", problems=problems)
+    cell_w = max(np.asarray(i).shape[1] for _, imgs in frames for i in imgs.values())
+    cell_h = max(np.asarray(i).shape[0] for _, imgs in frames for i in imgs.values())
+    pad, band = 4, 14
+    font = ImageFont.load_default()
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    text_w = max(probe.textlength(label[:120], font=font) for label, _ in frames)
+    width = max(pad + len(cams) * (cell_w + pad), int(text_w) + 2 * pad)
+    height = band + len(frames) * (band + cell_h + pad)
+    canvas = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    for j, cam in enumerate(cams):
+        draw.text((pad + j * (cell_w + pad), 1), cam, fill=(0, 0, 0), font=font)
+    for i, (label, images) in enumerate(frames):
+        top = band + i * (band + cell_h + pad)
+        draw.text((pad, top + 1), label[:120], fill=(60, 60, 60), font=font)
+        for j, cam in enumerate(cams):
+            if cam in images:
+                canvas.paste(
+                    Image.fromarray(np.asarray(images[cam])), (pad + j * (cell_w + pad), top + band)
+                )
+    buf = io.BytesIO()
+    canvas.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()

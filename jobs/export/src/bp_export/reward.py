@@ -1,0 +1,155 @@
+"""Per-frame reward, done and success of one episode (LeRobot ``next.*``, robomimic ``rewards``).
+
+The reward is **sparse and defined by the task's own success predicate**, the one the
+episodes stage evaluated in simulation:
+
+* The episodes stage checks the predicate after every control step, i.e. after the
+  action of frame ``i`` has been applied for one control period (``1/fps``). It records
+  ``metrics.time_to_success_s = n / fps``, where ``n`` is the number of control steps
+  after which the predicate first held *and kept holding to the end* (an episode only
+  succeeds if it holds on the last step). Observation frame ``n`` (timestamp ``n/fps``)
+  is therefore the first recorded frame that shows the task done, and ``1 <= n <= T``
+  (``n == T`` when the last action completed the task).
+* ``next.success[i]`` / ``success[i]``: the predicate holds in the state reached by
+  frame ``i``'s action, i.e. ``i >= n - 1``. Failed episodes have none.
+* ``next.reward[i]`` / robomimic ``rewards[i]``: ``1.0`` where ``success[i]``, else
+  ``0.0`` (float32, always finite). This is the usual ``r_t = R(s_{t+1})`` of the
+  transition ``(s_t, a_t) -> s_{t+1}``, which is what LeRobot's ``next.*`` columns and
+  robomimic's ``rewards`` mean; a successful episode always ends with reward 1.
+* ``next.done[i]`` / robomimic ``dones[i]``: true on the last frame only (episodes end
+  when the expert's plan is done or the task's time limit is reached, not on success).
+
+Every input is checked first; all problems are reported at once, naming the episode.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final
+
+import numpy as np
+from bp_sdk.errors import PermanentError, Problem
+from numpy.typing import NDArray
+
+from bp_export.sources import EpisodeRecord
+
+REWARD_DEFINITION: Final = (
+    "Sparse success reward. For the transition from frame i to frame i+1 (frame i's action "
+    "applied for one control period), reward = 1.0 if the task's success predicate holds in "
+    "the state it reaches, else 0.0. The predicate is the task's own (tasks.json), evaluated in "
+    "simulation after every control step; an episode succeeds only if it holds from "
+    "metrics.time_to_success_s (= n/fps) to the end, so reward is 1.0 exactly on frames "
+    "i >= n - 1 of successful episodes and 0.0 everywhere in failed ones. done is true on the "
+    "last frame only; success equals reward > 0."
+)
+# time_to_success_s is rounded to 1e-4 s upstream: allow that much off a whole frame
+_FRAME_TOLERANCE: Final = 0.05
+
+
+def _where(record: EpisodeRecord) -> str:
+    return f"episode {record.episode_id} ({record.scene_id}/{record.run_id})"
+
+
+def success_onset(record: EpisodeRecord, length: int, fps: int) -> int | None:
+    """``n``: the first observation frame that shows the task done, or None for a failure.
+
+    Raises :class:`PermanentError` listing every inconsistency (see the module docstring).
+    """
+    where = _where(record)
+    problems: list[Problem] = []
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        problems.append(Problem(where, f"frame count must be an integer >= 1, got {length!r}"))
+    if isinstance(fps, bool) or not isinstance(fps, int) or fps < 1:
+        problems.append(Problem(where, f"fps must be an integer >= 1, got {fps!r}"))
+    sizes_ok = not problems
+    meta: dict[str, Any] = record.meta if isinstance(record.meta, dict) else {}
+    raw = meta.get("metrics")
+    metrics: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    if "fps" in meta and meta["fps"] != fps:
+        problems.append(
+            Problem(where, f"was recorded at {meta['fps']!r} fps but is exported at {fps!r} fps")
+        )
+    if "frames" in meta and meta["frames"] != length:
+        problems.append(
+            Problem(
+                where,
+                f"its JSON says {meta['frames']!r} frames but {length!r} frames are exported",
+                "export every recorded frame; never drop or pad frames",
+            )
+        )
+    status = meta.get("status")
+    if status is not None and (status == "success") != record.success:
+        problems.append(
+            Problem(
+                where, f"record says success={record.success} but its JSON status is {status!r}"
+            )
+        )
+    if "success" in metrics and bool(metrics["success"]) != record.success:
+        problems.append(
+            Problem(
+                where,
+                f"record says success={record.success} but metrics.success is {metrics['success']!r}",
+            )
+        )
+    tts = metrics.get("time_to_success_s")
+    onset: int | None = None
+    if record.success:
+        if isinstance(tts, bool) or not isinstance(tts, int | float) or not math.isfinite(tts):
+            problems.append(
+                Problem(
+                    where,
+                    f"is a success but metrics.time_to_success_s is {tts!r}; expected a finite number of seconds",
+                    "re-record the episode with the current episodes stage",
+                )
+            )
+        elif sizes_ok:
+            exact = tts * fps
+            onset = round(exact)
+            if abs(exact - onset) > _FRAME_TOLERANCE:
+                problems.append(
+                    Problem(
+                        where,
+                        f"time_to_success_s={tts!r} is not a whole number of frames at {fps} fps",
+                        "check that the episode's fps matches the export's",
+                    )
+                )
+            if not 1 <= onset <= length:
+                problems.append(
+                    Problem(
+                        where,
+                        f"time_to_success_s={tts!r} s is frame {onset}, outside the episode: expected "
+                        f"1..{length} for {length} frames at {fps} fps (success is measured after "
+                        "a frame's action, so frame 0 cannot show it)",
+                        "the episode's metrics do not match its data; re-record it",
+                    )
+                )
+    elif tts is not None:
+        problems.append(
+            Problem(
+                where,
+                f"is a failure but has metrics.time_to_success_s={tts!r}; a failure never reached success",
+            )
+        )
+    if problems:
+        raise PermanentError(
+            f"cannot derive rewards for {where}: {len(problems)} problem(s)",
+            problems=problems,
+            next_step="Reject the episode or re-record it; its metadata contradicts itself.",
+        )
+    return onset
+
+
+def frame_rewards(
+    record: EpisodeRecord, length: int, fps: int
+) -> tuple[NDArray[np.float32], NDArray[np.bool_], NDArray[np.bool_]]:
+    """``(reward float32 (T,), done bool (T,), success bool (T,))`` as the module defines them."""
+    onset = success_onset(record, length, fps)
+    success = np.zeros(length, dtype=np.bool_)
+    if onset is not None:
+        success[onset - 1 :] = True
+    reward = success.astype(np.float32)
+    done = np.zeros(length, dtype=np.bool_)
+    done[-1] = True
+    if not np.all(np.isfinite(reward)):  # cannot happen by construction; kept as a hard rule
+        raise PermanentError(f"non-finite reward computed for {_where(record)}")
+    return reward, done, success
