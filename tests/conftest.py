@@ -107,3 +107,50 @@ def script(name: str) -> str:
     """Absolute path of a console script of this environment."""
     path = BIN / name
     return str(path) if path.exists() else (shutil.which(name) or name)
+
+
+# ----------------------------------------------------------------------------------------
+# Dataset fixtures (export, gate, verify, deliver tests reuse them; built once per session).
+#
+# ``episodes_store_core`` / ``episodes_store_full``: a file:// store with kitchen_counter
+# run "r1" prepared by the real stages (ingest → tasks, 1 variant) and real episodes
+# (2 pick-and-place tasks × 1 episode, 64² images, 2 cameras, 20 fps) at tier core / full.
+# ``exported_core`` / ``exported_full``: the real export of those episodes (default
+# settings: libsvtav1, valid fraction 0.1, 2 encoder processes), dataset ids
+# "kitchen-core" / "kitchen-full". Each returns ``tests.datasets.EpisodesStore`` or
+# ``ExportedDataset``: ``.storage``, ``.scene``, ``.run``, (``.dataset_id``, ``.root`` the
+# dataset folder holding meta/info.json, ``.record`` its commit record). Treat them as
+# read-only: copy the dataset folder before corrupting anything.
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def episodes_store_core(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Real tier-core episodes of kitchen_counter (run r1) in their own store."""
+    from tests.datasets import build_episodes_store
+
+    return build_episodes_store(tmp_path_factory.mktemp("episodes-core"), "core")
+
+
+@pytest.fixture(scope="session")
+def episodes_store_full(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Real tier-full episodes of kitchen_counter (run r1) in their own store."""
+    from tests.datasets import build_episodes_store
+
+    return build_episodes_store(tmp_path_factory.mktemp("episodes-full"), "full")
+
+
+@pytest.fixture(scope="session")
+def exported_core(episodes_store_core: Any) -> Any:
+    """The committed tier-core dataset "kitchen-core" exported from ``episodes_store_core``."""
+    from tests.datasets import export_dataset
+
+    return export_dataset(episodes_store_core.storage, episodes_store_core.run, "kitchen-core")
+
+
+@pytest.fixture(scope="session")
+def exported_full(episodes_store_full: Any) -> Any:
+    """The committed tier-full dataset "kitchen-full" exported from ``episodes_store_full``."""
+    from tests.datasets import export_dataset
+
+    return export_dataset(episodes_store_full.storage, episodes_store_full.run, "kitchen-full")

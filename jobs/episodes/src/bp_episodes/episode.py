@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -14,8 +14,10 @@ from numpy.typing import NDArray
 
 from bp_episodes.backend import SimBatch
 from bp_episodes.expert.base import Follower, ObjectState, World
-from bp_episodes.expert.ik import ArmIK, down_quat
+from bp_episodes.expert.ik import ArmIK
+from bp_episodes.expert.obstacles import boxes_from_model
 from bp_episodes.expert.registry import expert_for
+from bp_episodes.expert.track import make_tracker
 from bp_episodes.metrics import EpisodeMetrics, path_and_jerk, quality
 from bp_episodes.predicates import ObjectFrame, all_hold
 from bp_episodes.scene import VELOCITY_LIMITS, SceneHandles, hand_yaw, mat_to_quat
@@ -91,7 +93,19 @@ def _world(
             open_x=float(d[0]),
             open_y=float(d[1]),
             travel_m=max(travel, 0.0),
+            joint_q=now,
+            joint_lo=jlo,
+            joint_hi=jhi,
         )
+        if obj.articulation.joint == "hinge":
+            opos, _ = batch.body_pose(h.bodies[plan.task.object])
+            anchor = opos[0] + _rotate(oquat[0], np.asarray(obj.articulation.anchor_m))
+            axis = _rotate(oquat[0], np.asarray(obj.articulation.axis))
+            axis = axis / (float(np.linalg.norm(axis)) or 1.0)
+            extras.update(
+                {f"hinge_{c}": float(v) for c, v in zip("xyz", anchor, strict=True)}
+                | {f"axis_{c}": float(v) for c, v in zip("xyz", axis, strict=True)}
+            )
     if target is not None:
         # the real surface under the target: a region's floor may lie inside a solid receptacle
         top = target.center_m[2] + target.half_extents_m[2] + 0.5
@@ -100,6 +114,15 @@ def _world(
         )
         if hit is not None:
             extras["target_surface_z"] = hit
+    base, bquat = batch.body_pose(h.model.body(h.robot.scoped(h.robot.base_body)).id)
+    forward = _rotate(bquat[0], np.array([1.0, 0.0, 0.0]))
+    extras.update(
+        base_x=float(base[0][0]),
+        base_y=float(base[0][1]),
+        base_z=float(base[0][2]),
+        base_yaw=math.atan2(float(forward[1]), float(forward[0])),
+    )
+    boxes = boxes_from_model(h.model, batch.qpos()[0], h.object_geoms, h.ignore_geoms)
     return World(
         plan.task,
         target,
@@ -107,6 +130,7 @@ def _world(
         (float(spos[0][0]), float(spos[0][1]), float(spos[0][2])),
         hand_yaw(srot[0]),
         extras,
+        boxes,
     )
 
 
@@ -138,13 +162,26 @@ def run_episode(
     target = plan.task.targets.get(plan.variant_id)
     world = _world(h, batch, plan, objects, target)
     expert = expert_for(plan.task.kind)
-    follower = Follower(world.hand_start, world.hand_yaw, 1.0, expert.plan(world))
     ik = ArmIK(
         m,
         [h.robot.scoped(j) for j in h.robot.arm_joints],
         h.robot.scoped(h.robot.ee_site),
         h.home_qpos[h.arm_qadr],
     )
+    handled = h.object_geoms[plan.task.object]
+    allowed = h.ignore_geoms | (handled if joint is not None else frozenset())
+    tracker = make_tracker(
+        ik,
+        batch.qpos()[0],
+        world.hand_start,
+        world.hand_yaw,
+        h.robot_geoms,
+        allowed,
+        h.gripper_geoms,
+        handled,
+    )
+    world = replace(world, track=tracker)
+    follower = Follower(world.hand_start, world.hand_yaw, 1.0, expert.plan(world))
     substeps = round(1.0 / (opts.fps * m.opt.timestep))
     dt = 1.0 / opts.fps
     n_frames = math.ceil(min(plan.task.time_limit_s, follower.duration + SETTLE_S) * opts.fps)
@@ -193,10 +230,11 @@ def run_episode(
                 bp, bq = batch.body_pose(h.bodies[o])
                 poses.append(np.concatenate([bp[0], bq[0]]))
             rec.add("observation.object_poses", np.stack(poses).astype(np.float32))
+            rec.add("observation.contacts", _contact_table(batch, h))
         ee_track.append(ee_pos.copy())
         # ---- action for frame k
-        want_pos, want_yaw, grip, phase = follower.at(t)
-        sol = ik.solve(qpos.copy(), want_pos, down_quat(want_yaw))
+        want_pos, want_quat, grip, phase = follower.pose(t)
+        sol = ik.solve(qpos.copy(), want_pos, want_quat)
         met.ik_max_error_m = max(met.ik_max_error_m, sol.pos_err_m)
         action = np.concatenate([sol.qpos, [grip]]).astype(np.float32)
         rec.add("action", action)
@@ -272,6 +310,23 @@ def run_episode(
                 )
     met.quality_score = quality(met)
     return rec, met
+
+
+def _contact_table(batch: SimBatch, h: SceneHandles) -> NDArray[np.float32]:
+    """Per movable object (rows in ``h.movable`` order): touching the robot (0/1), touching
+    anything else (0/1), number of contacts, deepest penetration (m)."""
+    table = np.zeros((len(h.movable), 4), dtype=np.float32)
+    row = {g: i for i, o in enumerate(h.movable) for g in h.object_geoms[o]}
+    for c in batch.contacts(0):
+        for mine, other in ((c.geom1, c.geom2), (c.geom2, c.geom1)):
+            i = row.get(mine)
+            if i is None:
+                continue
+            col = 0 if other in h.robot_geoms else 1
+            table[i, col] = 1.0
+            table[i, 2] += 1.0
+            table[i, 3] = max(table[i, 3], -c.dist)
+    return table
 
 
 def _why(

@@ -164,6 +164,8 @@ class EpisodesStage(Stage[EpisodesSettings]):
             "fps": s.episodes_fps,
             "tier": s.episodes_tier,
             "resolution": s.episodes_resolution,
+            "movable_objects": list(h.movable),  # row order of object poses and contacts
+            "simulator": {"name": "mujoco", "version": _mujoco_version()},
             "cameras": {
                 c.name: {"mount": c.mount, "fovy_deg": c.fovy_deg, "intrinsics": c.intrinsics}
                 for c in h.cameras
@@ -267,6 +269,12 @@ class EpisodesStage(Stage[EpisodesSettings]):
         return StageResult(
             summary=summary, seeds={r["episode_id"]: int(r["seed"]) for r in results}
         )
+
+
+def _mujoco_version() -> str:
+    import mujoco  # noqa: PLC0415 - already imported by the simulation (after MUJOCO_GL)
+
+    return str(mujoco.__version__)
 
 
 def _check_rate(timestep: float, fps: int) -> None:

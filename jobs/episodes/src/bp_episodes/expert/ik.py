@@ -122,3 +122,28 @@ def down_quat(yaw: float) -> F64:
     out = np.zeros(4)
     mujoco.mju_mulQuat(out, turn, down)
     return out
+
+
+def hand_quat(yaw: float, tilt: float = 0.0, roll: float = 0.0) -> F64:
+    """Orientation of the hand turned ``yaw`` about world z, tilted ``tilt`` about its
+    closing axis and rolled ``roll`` about its fingers: ``down_quat(yaw)`` for tilt and
+    roll 0. With tilt π/2 the fingers point horizontally along (sin yaw, -cos yaw, 0), the
+    wrist (the grip site's -y side) above the hand and the fingers closing horizontally;
+    roll π/2 then turns the hand about the fingers so that they close vertically (across a
+    horizontal bar) with the wrist to one side.
+    """
+    if tilt == 0.0 and roll == 0.0:
+        return down_quat(yaw)
+    tilted = np.zeros(4)
+    mujoco.mju_mulQuat(
+        tilted, down_quat(yaw), np.array([np.cos(tilt / 2), np.sin(tilt / 2), 0.0, 0.0])
+    )
+    out = np.zeros(4)
+    mujoco.mju_mulQuat(out, tilted, np.array([np.cos(roll / 2), 0.0, 0.0, np.sin(roll / 2)]))
+    return out
+
+
+def side_yaw(approach: float, tilt: float = np.pi / 2) -> float:
+    """Yaw that, with ``tilt`` (either sign, not 0), points the fingers' horizontal part
+    along the world angle ``approach``."""
+    return float(approach + (np.pi / 2 if tilt > 0 else -np.pi / 2))

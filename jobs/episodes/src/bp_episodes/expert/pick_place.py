@@ -1,18 +1,27 @@
-"""Pick an object and place it in a target region: approach, descend, close, lift,
-carry over the tallest obstacle on the way, lower, open, retreat."""
+"""Pick an object and place it in a target region, with a top or a side grasp.
+
+Top grasp (:mod:`.top_grasp`) for squat objects with room above: approach from above,
+descend, close, lift, carry over the tallest obstacle on the way, lower, open, retreat.
+
+Side grasp (:mod:`.side_grasp`) for objects at least ``TALL_M`` tall — gripped near the
+top, gravity has a long lever to pivot them out of the pads during a carry — and for
+objects under a low ceiling (the next shelf board). When no side grasp is free of the
+scene's boxes and followable by the arm, the top grasp is used.
+"""
 
 from __future__ import annotations
 
-from bp_episodes.expert.base import Expert, Waypoint, World, grasp_yaw
+from bp_episodes.expert.base import Expert, ObjectState, Waypoint, World
+from bp_episodes.expert.side_grasp import side_plan
+from bp_episodes.expert.top_grasp import top_plan
 
-CLEARANCE = 0.06  # above the tallest thing on the way
-APPROACH = 0.10  # above the grasp point before descending
-MAX_FINGER_DEPTH = 0.04  # below the top: deeper and the palm meets the top of tall objects
 RELEASE_GAP = 0.005  # release this far above the surface
+TALL_M = 0.15  # objects this tall are grasped from the side when they can be
+TOP_HEADROOM = 0.40  # room a top grasp needs over the object (hand, wrist, forearm)
 
 
 class PickPlaceExpert(Expert):
-    """Top-down grasp and place."""
+    """Top-down or side grasp, then place."""
 
     kind = "pick_place"
 
@@ -21,27 +30,23 @@ class PickPlaceExpert(Expert):
         st = world.objects[world.task.object]
         if world.target is None:
             raise ValueError(f"pick_place task {world.task.task_id} has no target region")
-        height = st.obj.size_m[2]
-        depth = min(MAX_FINGER_DEPTH, height / 2)
-        grasp_z = st.top_z - depth
-        yaw = grasp_yaw(st, world.hand_yaw)
-        gx, gy = st.pos[0], st.pos[1]
-        tx, ty = world.target.center_m[0], world.target.center_m[1]
         support_top = world.target.center_m[2] - world.target.half_extents_m[2]
         support_top = max(support_top, world.extras.get("target_surface_z", support_top))
-        place_z = support_top + (grasp_z - (st.pos[2] - height / 2)) + RELEASE_GAP
-        tall = world.tallest_between((gx, gy), (tx, ty), skip=st.obj.id)
-        start_bottom = st.pos[2] - height / 2
-        # the held object's bottom (hand - (height - depth)) clears every obstacle on the way
-        carry_z = max(tall, start_bottom, support_top) + CLEARANCE + (height - depth)
-        above = grasp_z + APPROACH
-        return [
-            Waypoint((gx, gy, max(above, carry_z)), yaw, 1.0, "approach", speed_m_s=0.5),
-            Waypoint((gx, gy, grasp_z), yaw, 1.0, "descend", speed_m_s=0.2),
-            Waypoint((gx, gy, grasp_z), yaw, 0.0, "grasp", min_s=0.1, hold_s=0.6),
-            Waypoint((gx, gy, carry_z), yaw, 0.0, "lift", speed_m_s=0.2),
-            Waypoint((tx, ty, carry_z), yaw, 0.0, "carry", speed_m_s=0.12),
-            Waypoint((tx, ty, place_z), yaw, 0.0, "lower", speed_m_s=0.12),
-            Waypoint((tx, ty, place_z), yaw, 1.0, "release", min_s=0.1, hold_s=0.5),
-            Waypoint((tx, ty, place_z + APPROACH), yaw, 1.0, "retreat", speed_m_s=0.3),
-        ]
+        if st.obj.size_m[2] >= TALL_M or low_ceiling(world, st):
+            side = side_plan(world, st, world.target, support_top, RELEASE_GAP)
+            if side is not None:
+                return side
+        return top_plan(world, st, world.target, support_top, RELEASE_GAP)
+
+
+def low_ceiling(world: World, st: ObjectState) -> bool:
+    """Whether something lies less than ``TOP_HEADROOM`` over the object or the target."""
+    xy = (st.pos[0], st.pos[1])
+    skip = (st.obj.id,)
+    room = world.ceiling(xy, xy, above=st.top_z, skip=skip) - st.top_z
+    if world.target is not None:
+        t = world.target
+        txy = (t.center_m[0], t.center_m[1])
+        over = t.center_m[2] - t.half_extents_m[2] + st.obj.size_m[2]
+        room = min(room, world.ceiling(txy, txy, above=over, skip=skip) - over)
+    return room < TOP_HEADROOM

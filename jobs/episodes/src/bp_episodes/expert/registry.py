@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from bp_episodes.expert.base import Expert
+from bp_episodes.expert.door import CloseDoorExpert, OpenDoorExpert
 from bp_episodes.expert.drawer import CloseDrawerExpert, OpenDrawerExpert
 from bp_episodes.expert.pick_place import PickPlaceExpert
 from bp_episodes.expert.push import PushExpert
 
 EXPERTS: dict[str, type[Expert]] = {
-    e.kind: e for e in (PickPlaceExpert, PushExpert, OpenDrawerExpert, CloseDrawerExpert)
+    e.kind: e
+    for e in (
+        PickPlaceExpert,
+        PushExpert,
+        OpenDrawerExpert,
+        CloseDrawerExpert,
+        OpenDoorExpert,
+        CloseDoorExpert,
+    )
 }
 
 

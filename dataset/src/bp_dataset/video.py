@@ -1,0 +1,279 @@
+"""Video files of a dataset: encode frames with PyAV, and prove by decoding what was written.
+
+LeRobot v3.0 stores each camera's episodes concatenated in one mp4 per file index; a
+reader seeks to ``from_timestamp + timestamp`` and accepts a frame within 1e-4 s. So a
+file written here has constant frame rate, frame ``i`` at pts exactly ``i / fps``
+(the muxer's time base is a multiple of fps), and one codec and pixel format everywhere.
+
+:class:`VideoEncoder` appends episodes to one file. :func:`verify_video` decodes every
+frame of a file and checks the count, every frame's time and size, and how many frames
+fall in each episode's time range; any difference is a problem, never a warning.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Final
+
+import av
+import numpy as np
+
+# encoder → codec name as LeRobot's get_video_info reports it (stream.codec.canonical_name)
+CODEC_NAMES: Final = {"libsvtav1": "av1", "libx264": "h264"}
+PIX_FMT: Final = "yuv420p"
+
+
+@dataclass(frozen=True)
+class VideoParams:
+    """How every video file of a dataset is encoded."""
+
+    encoder: str
+    fps: int
+    width: int
+    height: int
+    crf: int = 30
+    gop: int = 2
+    pix_fmt: str = PIX_FMT
+    threads: int = 1  # encoder threads per file (the export runs one encoder per process)
+
+    @property
+    def codec_name(self) -> str:
+        """``av1`` / ``h264``: what the info block's ``video.codec`` holds."""
+        return CODEC_NAMES[self.encoder]
+
+    def options(self) -> dict[str, str]:
+        """Encoder options: LeRobot's (g, crf, and preset 12 for SVT-AV1), pinned threads."""
+        if self.encoder == "libsvtav1":
+            return {
+                "g": str(self.gop),
+                "crf": str(self.crf),
+                "preset": "12",
+                "svtav1-params": f"lp={self.threads}",
+            }
+        if self.encoder == "libx264":
+            return {
+                "g": str(self.gop),
+                "crf": str(self.crf),
+                "preset": "veryfast",
+                "threads": str(self.threads),
+            }
+        raise ValueError(f"unsupported encoder {self.encoder!r}; use one of {sorted(CODEC_NAMES)}")
+
+
+class VideoEncoder:
+    """One mp4 file of concatenated episodes; frame ``i`` of the file is at ``i / fps``.
+
+    Each episode is encoded by a fresh encoder, flushed at its end, and its packets are
+    muxed into the file shifted by the frames before it (a stream copy, as LeRobot's
+    writer concatenates episodes). So every episode starts on a keyframe, and after each
+    episode the file's size is exact (nothing waits in the encoder's lookahead): the
+    decision to start a new file does not depend on thread timing, and the same frames
+    always give the same bytes.
+    """
+
+    def __init__(self, path: Path, params: VideoParams) -> None:
+        self.path = path
+        self.params = params
+        self.frames = 0
+        self.muxed_bytes = 0  # encoded payload in the file so far (exact between episodes)
+        logging.getLogger("libav").setLevel(logging.WARNING)
+        # SVT-AV1 prints its banner to stderr (not through FFmpeg's log) unless told not to;
+        # stderr lines that are not JSON would pollute the job's structured logs
+        os.environ.setdefault("SVT_LOG", "1")
+        self._out: Any = av.open(str(path), mode="w", format="mp4")
+        # the stream's own encoder only describes the codec (the file header); episodes
+        # are encoded by encoders made alike (see _encoder) and their packets copied in
+        stream: Any = self._out.add_stream(
+            params.encoder, rate=params.fps, options=params.options()
+        )
+        stream.width = params.width
+        stream.height = params.height
+        stream.pix_fmt = params.pix_fmt
+        stream.time_base = Fraction(1, params.fps)
+        self._stream = stream
+        self._closed = False
+
+    def _encoder(self) -> Any:
+        p = self.params
+        cc: Any = av.CodecContext.create(p.encoder, "w")
+        cc.width = p.width
+        cc.height = p.height
+        cc.pix_fmt = p.pix_fmt
+        cc.time_base = Fraction(1, p.fps)
+        cc.framerate = Fraction(p.fps)
+        cc.flags |= av.codec.context.Flags.global_header  # the same header as the stream's
+        cc.options = p.options()
+        cc.open()
+        return cc
+
+    def add_episode(self, frames: np.ndarray) -> None:
+        """Encode one episode's ``(N, H, W, 3)`` uint8 frames and append them to the file."""
+        p = self.params
+        if (
+            frames.dtype != np.uint8
+            or frames.ndim != 4
+            or frames.shape[1:] != (p.height, p.width, 3)
+        ):
+            raise ValueError(
+                f"expected (N, {p.height}, {p.width}, 3) uint8 frames, got {frames.shape} {frames.dtype}"
+            )
+        cc = self._encoder()
+        offset = self.frames
+        tb = Fraction(1, p.fps)
+
+        def mux(packets: list[Any]) -> None:
+            for packet in packets:
+                packet.pts += offset
+                if packet.dts is not None:
+                    packet.dts += offset
+                packet.time_base = tb
+                packet.stream = self._stream
+                self.muxed_bytes += packet.size
+                self._out.mux(packet)
+
+        for i, img in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+            frame.pts = i
+            frame.time_base = tb
+            mux(cc.encode(frame))
+        mux(cc.encode(None))
+        header = self._stream.codec_context.extradata
+        if header is not None and cc.extradata != header:
+            raise RuntimeError("an episode's encoder made another codec header than the file's")
+        self.frames += len(frames)
+
+    def size(self) -> int:
+        """Bytes of encoded video in the file so far (the muxer adds its index at close)."""
+        return self.muxed_bytes
+
+    def close(self) -> None:
+        """Finish the file."""
+        if self._closed:
+            return
+        self._closed = True
+        self._out.close()
+
+    def abort(self) -> None:
+        """Close without caring about the result (on an error path)."""
+        if not self._closed:
+            self._closed = True
+            try:
+                self._out.close()
+            except (av.FFmpegError, OSError, ValueError):
+                logging.getLogger(__name__).debug("closing an aborted video failed", exc_info=True)
+
+
+@dataclass
+class VideoCheck:
+    """What decoding a video file found."""
+
+    path: str
+    frames: int = 0
+    per_episode: list[int] = field(default_factory=list)
+    codec: str = ""
+    pix_fmt: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+
+def count_frames(path: Path) -> int:
+    """Number of video packets with data in the file (no decoding)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return sum(1 for packet in container.demux(stream) if packet.size > 0)
+
+
+def verify_video(
+    path: Path,
+    episode_lengths: list[int],
+    fps: int,
+    width: int,
+    height: int,
+    codec: str | None = None,
+    pix_fmt: str | None = None,
+    max_problems: int = 20,
+) -> VideoCheck:
+    """Decode every frame; check count, times (frame i at exactly i/fps), size and codec.
+
+    ``episode_lengths`` are the frame counts of the episodes concatenated in the file, in
+    order; each episode's decoded frames are those whose time falls in its range, and its
+    first frame must be a keyframe.
+    """
+    check = VideoCheck(path=path.name)
+    bounds = np.cumsum([0, *episode_lengths])
+    per_episode = np.zeros(len(episode_lengths), dtype=np.int64)
+    expected_total = int(bounds[-1])
+
+    def problem(msg: str) -> None:
+        if len(check.problems) < max_problems:
+            check.problems.append(msg)
+
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                problem("has no video stream")
+                return check
+            stream = container.streams.video[0]
+            check.codec = str(stream.codec.canonical_name)
+            check.pix_fmt = str(stream.codec_context.pix_fmt)
+            if codec is not None and check.codec != codec:
+                problem(f"codec is {check.codec!r}, expected {codec!r}")
+            if pix_fmt is not None and check.pix_fmt != pix_fmt:
+                problem(f"pixel format is {check.pix_fmt!r}, expected {pix_fmt!r}")
+            tb = stream.time_base
+            if tb is None:
+                problem("stream has no time base")
+                return check
+            num, den = tb.numerator, tb.denominator
+            starts = set(bounds[:-1].tolist())
+            for i, frame in enumerate(container.decode(stream)):
+                check.frames += 1
+                if frame.width != width or frame.height != height:
+                    problem(f"frame {i} is {frame.width}x{frame.height}, expected {width}x{height}")
+                if frame.pts is None:
+                    problem(f"frame {i} has no timestamp")
+                    continue
+                # time = pts * num / den must equal i / fps exactly
+                if frame.pts * num * fps != i * den:
+                    problem(
+                        f"frame {i} is at {frame.pts * num / den:.6f} s, expected exactly {i}/{fps} s"
+                    )
+                k = (
+                    int(np.searchsorted(bounds, frame.pts * num * fps / den + 1e-6, side="right"))
+                    - 1
+                )
+                if 0 <= k < len(per_episode):
+                    per_episode[k] += 1
+                if i in starts and not frame.key_frame:
+                    problem(
+                        f"frame {i} starts episode #{int(np.searchsorted(bounds, i))} but is not a keyframe"
+                    )
+    except (av.FFmpegError, OSError) as exc:
+        problem(f"does not decode: {type(exc).__name__}: {exc}")
+    check.per_episode = [int(x) for x in per_episode]
+    if check.frames != expected_total:
+        problem(f"decoded {check.frames} frames, expected {expected_total}")
+    for k, (got, want) in enumerate(zip(check.per_episode, episode_lengths, strict=True)):
+        if got != want:
+            problem(f"episode #{k} in this file has {got} decoded frames, expected {want}")
+    return check
+
+
+def read_frames(path: Path, start: int, count: int) -> np.ndarray:
+    """Decode frames ``start .. start+count-1`` as ``(count, H, W, 3)`` uint8 RGB."""
+    out = []
+    with av.open(str(path)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i >= start + count:
+                break
+            if i >= start:
+                out.append(frame.to_ndarray(format="rgb24"))
+    return np.stack(out) if out else np.zeros((0, 0, 0, 3), dtype=np.uint8)

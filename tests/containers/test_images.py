@@ -1,0 +1,104 @@
+"""Each job image carries exactly its job's locked packages, runs as a non-root user, holds no
+build tools, and names its revision; the GPU image is the episodes code on NVIDIA's EGL."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.containers.conftest import (
+    IMAGE_USER,
+    image_for,
+    jobs_with_entry_point,
+    locked_distributions,
+    normalise,
+    run_in_image,
+)
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+RENDERING = {"assemble", "episodes"}  # the jobs that call bp_sim.gl.select_gl
+
+# what the image reports about itself, from the inside
+PROBE = """
+import importlib.metadata as md, importlib.util as iu, json, os, shutil, sys
+dists = {d.metadata["Name"]: d.version for d in md.distributions()}
+libs = "/usr/lib/x86_64-linux-gnu"
+print(json.dumps({
+    "dists": dists,
+    "uid": os.getuid(),
+    "modules": {m: iu.find_spec(m) is not None for m in ("pip", "setuptools", "wheel", "ensurepip")},
+    "tools": {t: shutil.which(t) for t in ("gcc", "cc", "make", "uv", "pip", "pip3", "git")},
+    "env": {k: os.environ.get(k) for k in ("PYTHONDONTWRITEBYTECODE", "BUILD_REVISION", "MUJOCO_GL",
+            "NVIDIA_DRIVER_CAPABILITIES", "NVIDIA_VISIBLE_DEVICES", "BP_JOB")},
+    "egl": sorted(f for f in os.listdir(libs) if f.startswith(("libEGL", "libLLVM"))),
+    "vendors": {f: open(os.path.join(d, f)).read() for d in ("/usr/share/glvnd/egl_vendor.d",)
+                if os.path.isdir(d) for f in os.listdir(d)},
+    "writable_site": os.access(sys.prefix, os.W_OK),
+    "python": list(sys.version_info[:2]),
+}))
+"""
+
+
+def probe(client: Any, image: str) -> dict[str, Any]:
+    """Run :data:`PROBE` in the image."""
+    out: dict[str, Any] = json.loads(run_in_image(client, image, PROBE).strip().splitlines()[-1])
+    return out
+
+
+@pytest.mark.parametrize("job", jobs_with_entry_point())
+def test_image_holds_only_its_jobs_locked_packages(docker_engine: Any, job: str) -> None:
+    """Installed distributions equal uv.lock's set for bp-<job> (same versions, nothing more),
+    as a non-root user, without pip or compilers, with the revision recorded."""
+    image = image_for(docker_engine, job)
+    seen = probe(docker_engine, image)
+    installed = {normalise(k): v for k, v in seen["dists"].items()}
+    assert installed == locked_distributions(job)
+    assert seen["python"] == [3, 11]
+    assert seen["uid"] == IMAGE_USER and not seen["writable_site"]
+    assert not any(seen["modules"].values()), seen["modules"]
+    assert not any(seen["tools"].values()), seen["tools"]
+    assert seen["env"]["PYTHONDONTWRITEBYTECODE"] == "1" and seen["env"]["BP_JOB"] == job
+    attrs = docker_engine.images.get(image).attrs["Config"]
+    assert attrs["Entrypoint"] == ["/usr/local/bin/bp-job"]
+    assert attrs["Labels"]["org.opencontainers.image.revision"] == seen["env"]["BUILD_REVISION"] != "unknown"
+    assert attrs["Labels"]["org.blueprintpipeline.job"] == job
+    if job in RENDERING:
+        assert "libEGL_mesa.so.0" in seen["egl"] and seen["env"]["MUJOCO_GL"] == "egl"
+    else:
+        assert seen["egl"] == [] and seen["env"]["MUJOCO_GL"] == "disable"
+
+
+def test_each_image_lacks_the_other_jobs_packages(docker_engine: Any) -> None:
+    """The ingest image has no MuJoCo or NumPy; the episodes image has no h5py, USD or CoACD."""
+    ingest = {normalise(k) for k in probe(docker_engine, image_for(docker_engine, "ingest"))["dists"]}
+    episodes = {normalise(k) for k in probe(docker_engine, image_for(docker_engine, "episodes"))["dists"]}
+    assert "ijson" in ingest and not ingest & {"mujoco", "numpy", "bp-sim", "bp-episodes", "bp-cli"}
+    assert "mujoco" in episodes and not episodes & {"h5py", "usd-core", "coacd", "trimesh", "bp-ingest", "bp-cli"}
+
+
+def test_gpu_image_is_the_episodes_code_on_nvidia_egl(docker_engine: Any) -> None:
+    """Same distributions as the CPU episodes image; glvnd with NVIDIA's vendor file and no Mesa;
+    driver capabilities for graphics; the entry point starts (a bad config exits 2) without a GPU."""
+    gpu = image_for(docker_engine, "episodes-gpu")
+    cpu = image_for(docker_engine, "episodes")
+    seen, cpu_seen = probe(docker_engine, gpu), probe(docker_engine, cpu)
+    assert seen["dists"] == cpu_seen["dists"]
+    assert seen["uid"] == IMAGE_USER and not any(seen["tools"].values())
+    vendor = json.loads(seen["vendors"]["10_nvidia.json"])
+    assert vendor["ICD"]["library_path"] == "libEGL_nvidia.so.0"
+    assert "libEGL.so.1" in seen["egl"]
+    assert not [f for f in seen["egl"] if f.startswith(("libEGL_mesa", "libLLVM"))]
+    assert "graphics" in seen["env"]["NVIDIA_DRIVER_CAPABILITIES"].split(",")
+    assert seen["env"]["MUJOCO_GL"] == "egl" and seen["env"]["NVIDIA_VISIBLE_DEVICES"] == "all"
+    container = docker_engine.containers.run(gpu, environment={"EPISODES_FPS": "7"}, detach=True)
+    try:
+        status = container.wait(timeout=300)
+        logs = container.logs().decode()
+    finally:
+        container.remove(force=True)
+    assert status["StatusCode"] == 2, logs
+    assert "invalid configuration for episodes" in logs and "EPISODES_FPS" in logs
+    assert "Traceback" not in logs

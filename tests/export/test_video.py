@@ -1,0 +1,104 @@
+"""bp_dataset.video: frames go in at exactly i/fps, and decoding every frame catches any
+file that does not hold exactly the frames it should."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from bp_dataset.video import VideoEncoder, VideoParams, count_frames, read_frames, verify_video
+
+FPS = 20
+SIZE = 64
+
+
+def _frames(n: int, seed: int) -> np.ndarray:
+    """Smooth moving gradients (compressible like camera images, different per frame)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:SIZE, 0:SIZE]
+    out = np.empty((n, SIZE, SIZE, 3), dtype=np.uint8)
+    base = rng.integers(0, 255, 3)
+    for i in range(n):
+        for c in range(3):
+            out[i, :, :, c] = (base[c] + 2 * x + y * (c + 1) + 3 * i) % 256
+    return out
+
+
+def _encode(path: Path, episodes: list[np.ndarray], encoder: str = "libsvtav1") -> VideoParams:
+    params = VideoParams(encoder=encoder, fps=FPS, width=SIZE, height=SIZE)
+    enc = VideoEncoder(path, params)
+    for frames in episodes:
+        enc.add_episode(frames)
+    enc.close()
+    return params
+
+
+@pytest.mark.parametrize("encoder", ["libsvtav1", "libx264"])
+def test_encoded_file_verifies(tmp_path: Path, encoder: str) -> None:
+    """Two episodes (7 and 12 frames) encode to 19 frames at exactly i/fps, each episode starting on a keyframe."""
+    path = tmp_path / "v.mp4"
+    eps = [_frames(7, 1), _frames(12, 2)]
+    params = _encode(path, eps, encoder)
+    check = verify_video(path, [7, 12], FPS, SIZE, SIZE, params.codec_name, "yuv420p")
+    assert check.ok, check.problems
+    assert check.frames == 19 and check.per_episode == [7, 12]
+    assert count_frames(path) == 19
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        times = [f.pts * s.time_base for f in c.decode(s)]
+    assert [float(t) for t in times] == [i / FPS for i in range(19)]
+    decoded = read_frames(path, 7, 12).astype(np.int16)
+    assert np.abs(decoded - eps[1].astype(np.int16)).mean() < 8  # lossy, but the same picture
+
+
+def test_wrong_expectations_are_problems(tmp_path: Path) -> None:
+    """Claiming other episode lengths, another size or another codec is reported, never accepted."""
+    path = tmp_path / "v.mp4"
+    _encode(path, [_frames(5, 1), _frames(5, 2)])
+    assert not verify_video(path, [5, 6], FPS, SIZE, SIZE).ok
+    odd = verify_video(path, [3, 7], FPS, SIZE, SIZE)  # frame 3 is no keyframe (GOP 2)
+    assert any("frame 3 starts episode #1 but is not a keyframe" in p for p in odd.problems)
+    assert any("64x64" in p for p in verify_video(path, [5, 5], FPS, 32, 32).problems)
+    assert any(
+        "codec" in p for p in verify_video(path, [5, 5], FPS, SIZE, SIZE, codec="h264").problems
+    )
+    assert any("expected exactly" in p for p in verify_video(path, [5, 5], 25, SIZE, SIZE).problems)
+
+
+def test_dropped_frame_is_found(tmp_path: Path) -> None:
+    """An encoder that skips a frame leaves a gap in time: the count and the frame times both fail."""
+    path = tmp_path / "v.mp4"
+    params = VideoParams(encoder="libsvtav1", fps=FPS, width=SIZE, height=SIZE)
+    enc = VideoEncoder(path, params)
+    frames = _frames(10, 3)
+    enc.add_episode(frames[:4])
+    enc.frames += 1  # frame 4 never reaches the file
+    enc.add_episode(frames[5:])
+    enc.close()
+    check = verify_video(path, [10], FPS, SIZE, SIZE)
+    assert not check.ok
+    assert any("decoded 9 frames, expected 10" in p for p in check.problems)
+    assert any("frame 4 is at 0.250000 s" in p for p in check.problems)
+
+
+def test_truncated_file_fails(tmp_path: Path) -> None:
+    """A video cut short (half its bytes) does not verify."""
+    path = tmp_path / "v.mp4"
+    _encode(path, [_frames(30, 4)])
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    check = verify_video(path, [30], FPS, SIZE, SIZE)
+    assert not check.ok
+
+
+def test_bad_frames_are_refused(tmp_path: Path) -> None:
+    """Frames of the wrong size or dtype never reach the encoder."""
+    params = VideoParams(encoder="libsvtav1", fps=FPS, width=SIZE, height=SIZE)
+    enc = VideoEncoder(tmp_path / "v.mp4", params)
+    with pytest.raises(ValueError, match="uint8"):
+        enc.add_episode(np.zeros((2, SIZE, SIZE, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match="expected"):
+        enc.add_episode(np.zeros((2, 32, 32, 3), dtype=np.uint8))
+    enc.abort()
