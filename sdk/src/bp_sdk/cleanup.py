@@ -71,9 +71,7 @@ def cleanup(
         raise ValueError("grace period must not be negative")
     current = at or now()
     prefixes = [prefix] if prefix is not None else list(PREFIXES)
-    attempts, records = _group(
-        o for p in prefixes for o in storage.list(p, include_temporary=True)
-    )
+    attempts, records = _group(o for p in prefixes for o in storage.list(p, include_temporary=True))
     committed: set[str] = set()
     for rec in records:
         record = CommitRecord.model_validate_json(storage.read_bytes(rec.path))

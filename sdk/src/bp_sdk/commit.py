@@ -267,7 +267,11 @@ def require_unit(storage: Storage, unit: Unit) -> CommittedUnit:
     """The committed unit (e.g. a dataset stage), or a clear permanent error."""
     rec = load_record(storage, unit)
     if rec is None:
-        where = f"dataset {unit.dataset!r}" if unit.dataset else f"scene {unit.scene!r}, run {unit.run!r}"
+        where = (
+            f"dataset {unit.dataset!r}"
+            if unit.dataset
+            else f"scene {unit.scene!r}, run {unit.run!r}"
+        )
         raise PermanentError(
             f"stage {unit.stage!r} has no commit record for {where}",
             next_step=f"Run the {unit.stage} stage first (bp stage {unit.stage} ...).",
