@@ -16,10 +16,10 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 os.environ.setdefault("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
 
 import json
+import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,9 @@ IMAGE_USER = 10001  # the images' own non-root user
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register the marker of these tests (the root pyproject lists slow and gcs)."""
-    config.addinivalue_line("markers", "docker: runs the job images in a Docker engine (testcontainers)")
+    config.addinivalue_line(
+        "markers", "docker: runs the job images in a Docker engine (testcontainers)"
+    )
 
 
 def required_images() -> set[str]:
@@ -68,7 +70,9 @@ def docker_engine() -> Any:
         client = docker.from_env(timeout=60)
         client.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means no engine
-        _unavailable(f"no Docker engine answers ({type(exc).__name__}): run scripts/docker_engine.sh")
+        _unavailable(
+            f"no Docker engine answers ({type(exc).__name__}): run scripts/docker_engine.sh"
+        )
     return client
 
 
@@ -122,7 +126,7 @@ class Finished:
 
 def job_container(image: str, storage_root: Path, env: dict[str, str]) -> Any:
     """A testcontainers container of ``image`` with the storage folder mounted at /data."""
-    from testcontainers.core.container import DockerContainer  # noqa: PLC0415
+    from testcontainers.core.container import DockerContainer
 
     kwargs: dict[str, Any] = {}
     user = container_user()
@@ -137,7 +141,7 @@ def job_container(image: str, storage_root: Path, env: dict[str, str]) -> Any:
 
 def _logs(container: Any) -> str:
     out, err = container.get_logs()
-    return (out + err).decode(errors="replace")
+    return str((out + err).decode(errors="replace"))
 
 
 def run_job(image: str, storage_root: Path, env: dict[str, str], timeout: float = 900) -> Finished:
@@ -150,8 +154,14 @@ def run_job(image: str, storage_root: Path, env: dict[str, str], timeout: float 
         container.stop()
 
 
-def stop_when_logged(image: str, storage_root: Path, env: dict[str, str], needle: str,
-                     grace_s: int = 60, deadline_s: float = 900) -> Finished:
+def stop_when_logged(
+    image: str,
+    storage_root: Path,
+    env: dict[str, str],
+    needle: str,
+    grace_s: int = 60,
+    deadline_s: float = 900,
+) -> Finished:
     """Start a job, wait until its logs contain ``needle``, then ``docker stop`` it
     (SIGTERM, SIGKILL after ``grace_s``); return how it ended. Fails if it ends first."""
     container = job_container(image, storage_root, env).start()
@@ -174,8 +184,9 @@ def stop_when_logged(image: str, storage_root: Path, env: dict[str, str], needle
 
 def run_in_image(client: Any, image: str, script: str) -> str:
     """Run ``python -c script`` in the image (entry point replaced); return its stdout."""
-    out: bytes = client.containers.run(image, ["-c", script], entrypoint="python", remove=True,
-                                       stdout=True, stderr=True)
+    out: bytes = client.containers.run(
+        image, ["-c", script], entrypoint="python", remove=True, stdout=True, stderr=True
+    )
     return out.decode()
 
 
@@ -183,13 +194,28 @@ def locked_distributions(job: str) -> dict[str, str]:
     """Normalised name → version of everything uv.lock installs for ``bp-<job>`` (its members included)."""
     uv = shutil.which("uv") or str(Path.home() / ".local" / "bin" / "uv")
     text = subprocess.run(
-        [uv, "export", "--frozen", "--no-dev", "--package", f"bp-{job}", "--no-hashes",
-         "--no-editable", "--no-header", "--format", "requirements-txt"],
-        capture_output=True, text=True, timeout=120, check=True, cwd=REPO,
+        [
+            uv,
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--package",
+            f"bp-{job}",
+            "--no-hashes",
+            "--no-editable",
+            "--no-header",
+            "--format",
+            "requirements-txt",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=REPO,
     ).stdout
     found: dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.split(";")[0].strip()
+    for raw in text.splitlines():
+        line = raw.split(";")[0].strip()
         if "==" in line:
             name, version = line.split("==")
             found[normalise(name)] = version.strip()
@@ -200,7 +226,7 @@ def locked_distributions(job: str) -> dict[str, str]:
 
 
 def _pyproject_name_version(path: Path) -> tuple[str, str]:
-    import tomllib  # noqa: PLC0415
+    import tomllib
 
     project = tomllib.loads(path.read_text())["project"]
     return str(project["name"]), str(project["version"])
@@ -208,13 +234,13 @@ def _pyproject_name_version(path: Path) -> tuple[str, str]:
 
 def normalise(name: str) -> str:
     """PEP 503 name normalisation."""
-    return "-".join(name.replace("_", "-").replace(".", "-").lower().split("-"))
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 @pytest.fixture
-def storage_dir(tmp_path: Path) -> Iterator[Path]:
+def storage_dir(tmp_path: Path) -> Path:
     """An empty storage folder the container user can write."""
     root = tmp_path / "storage"
     root.mkdir()
     open_to_container(root)
-    yield root
+    return root

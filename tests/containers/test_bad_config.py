@@ -16,21 +16,29 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 # every problem at once: a scene id that escapes, no run id, and one per job
 BAD = {
-    "ingest": ({"SCENE_ID": "../escape", "INGEST_OUTLIER_FACTOR": "-1"},
-               ["SCENE_ID", "RUN_ID", "INGEST_OUTLIER_FACTOR"]),
-    "episodes": ({"SCENE_ID": "../escape", "EPISODES_FPS": "7", "MUJOCO_GL": "vulkan"},
-                 ["SCENE_ID", "RUN_ID", "EPISODES_FPS", "MUJOCO_GL"]),
+    "ingest": (
+        {"SCENE_ID": "../escape", "INGEST_OUTLIER_FACTOR": "-1"},
+        ["SCENE_ID", "RUN_ID", "INGEST_OUTLIER_FACTOR"],
+    ),
+    "episodes": (
+        {"SCENE_ID": "../escape", "EPISODES_FPS": "7", "MUJOCO_GL": "vulkan"},
+        ["SCENE_ID", "RUN_ID", "EPISODES_FPS", "MUJOCO_GL"],
+    ),
 }
 
 
 def tree(root: Path) -> list[tuple[str, int]]:
     """Every file and folder under ``root`` with its size (folders 0)."""
-    return sorted((p.relative_to(root).as_posix(), p.stat().st_size if p.is_file() else 0)
-                  for p in root.rglob("*"))
+    return sorted(
+        (p.relative_to(root).as_posix(), p.stat().st_size if p.is_file() else 0)
+        for p in root.rglob("*")
+    )
 
 
 @pytest.mark.parametrize("job", sorted(BAD))
-def test_bad_config_exits_2_and_writes_nothing(docker_engine: Any, storage_dir: Path, job: str) -> None:
+def test_bad_config_exits_2_and_writes_nothing(
+    docker_engine: Any, storage_dir: Path, job: str
+) -> None:
     """Exit 2; one error names every bad variable with a fix; no traceback; storage untouched."""
     image = image_for(docker_engine, job)
     put_scene(open_storage(storage_dir.as_uri()), "kitchen_counter", EXAMPLES / "kitchen_counter")

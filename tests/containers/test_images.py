@@ -34,6 +34,7 @@ print(json.dumps({
     "env": {k: os.environ.get(k) for k in ("PYTHONDONTWRITEBYTECODE", "BUILD_REVISION", "MUJOCO_GL",
             "NVIDIA_DRIVER_CAPABILITIES", "NVIDIA_VISIBLE_DEVICES", "BP_JOB")},
     "egl": sorted(f for f in os.listdir(libs) if f.startswith(("libEGL", "libLLVM"))),
+    "dri": os.path.isdir(os.path.join(libs, "dri")) and sorted(os.listdir(os.path.join(libs, "dri"))),
     "vendors": {f: open(os.path.join(d, f)).read() for d in ("/usr/share/glvnd/egl_vendor.d",)
                 if os.path.isdir(d) for f in os.listdir(d)},
     "writable_site": os.access(sys.prefix, os.W_OK),
@@ -63,7 +64,11 @@ def test_image_holds_only_its_jobs_locked_packages(docker_engine: Any, job: str)
     assert seen["env"]["PYTHONDONTWRITEBYTECODE"] == "1" and seen["env"]["BP_JOB"] == job
     attrs = docker_engine.images.get(image).attrs["Config"]
     assert attrs["Entrypoint"] == ["/usr/local/bin/bp-job"]
-    assert attrs["Labels"]["org.opencontainers.image.revision"] == seen["env"]["BUILD_REVISION"] != "unknown"
+    assert (
+        attrs["Labels"]["org.opencontainers.image.revision"]
+        == seen["env"]["BUILD_REVISION"]
+        != "unknown"
+    )
     assert attrs["Labels"]["org.blueprintpipeline.job"] == job
     if job in RENDERING:
         assert "libEGL_mesa.so.0" in seen["egl"] and seen["env"]["MUJOCO_GL"] == "egl"
@@ -73,14 +78,26 @@ def test_image_holds_only_its_jobs_locked_packages(docker_engine: Any, job: str)
 
 def test_each_image_lacks_the_other_jobs_packages(docker_engine: Any) -> None:
     """The ingest image has no MuJoCo or NumPy; the episodes image has no h5py, USD or CoACD."""
-    ingest = {normalise(k) for k in probe(docker_engine, image_for(docker_engine, "ingest"))["dists"]}
-    episodes = {normalise(k) for k in probe(docker_engine, image_for(docker_engine, "episodes"))["dists"]}
+    ingest = {
+        normalise(k) for k in probe(docker_engine, image_for(docker_engine, "ingest"))["dists"]
+    }
+    episodes = {
+        normalise(k) for k in probe(docker_engine, image_for(docker_engine, "episodes"))["dists"]
+    }
     assert "ijson" in ingest and not ingest & {"mujoco", "numpy", "bp-sim", "bp-episodes", "bp-cli"}
-    assert "mujoco" in episodes and not episodes & {"h5py", "usd-core", "coacd", "trimesh", "bp-ingest", "bp-cli"}
+    assert "mujoco" in episodes and not episodes & {
+        "h5py",
+        "usd-core",
+        "coacd",
+        "trimesh",
+        "bp-ingest",
+        "bp-cli",
+    }
 
 
 def test_gpu_image_is_the_episodes_code_on_nvidia_egl(docker_engine: Any) -> None:
-    """Same distributions as the CPU episodes image; glvnd with NVIDIA's vendor file and no Mesa;
+    """Same distributions as the CPU episodes image; glvnd tries NVIDIA's EGL first and no
+    software rasteriser is there to fall back on silently (no Mesa DRI drivers, no LLVM);
     driver capabilities for graphics; the entry point starts (a bad config exits 2) without a GPU."""
     gpu = image_for(docker_engine, "episodes-gpu")
     cpu = image_for(docker_engine, "episodes")
@@ -90,7 +107,9 @@ def test_gpu_image_is_the_episodes_code_on_nvidia_egl(docker_engine: Any) -> Non
     vendor = json.loads(seen["vendors"]["10_nvidia.json"])
     assert vendor["ICD"]["library_path"] == "libEGL_nvidia.so.0"
     assert "libEGL.so.1" in seen["egl"]
-    assert not [f for f in seen["egl"] if f.startswith(("libEGL_mesa", "libLLVM"))]
+    assert sorted(seen["vendors"])[0] == "10_nvidia.json"  # glvnd reads vendor files in name order
+    assert not [f for f in seen["egl"] if f.startswith("libLLVM")] and not seen["dri"]
+    assert cpu_seen["dri"] and "swrast_dri.so" in cpu_seen["dri"]
     assert "graphics" in seen["env"]["NVIDIA_DRIVER_CAPABILITIES"].split(",")
     assert seen["env"]["MUJOCO_GL"] == "egl" and seen["env"]["NVIDIA_VISIBLE_DEVICES"] == "all"
     container = docker_engine.containers.run(gpu, environment={"EPISODES_FPS": "7"}, detach=True)

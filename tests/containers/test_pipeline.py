@@ -41,7 +41,8 @@ def one_task(storage: Storage, run: str = RUN) -> str:
     """The pick-and-place task of v0000 on the squattest object (the quickest episode)."""
     tasks = require_committed(storage, SCENE, run, "tasks").read_model("tasks.json", TaskSet)
     simready = require_committed(storage, SCENE, run, "simready").read_model(
-        "simready_manifest.json", SimreadyManifest)
+        "simready_manifest.json", SimreadyManifest
+    )
     height = {o.id: o.size_m[2] for o in simready.objects}
     picks = [t for t in tasks.tasks if t.kind == "pick_place" and "v0000" in t.targets]
     assert picks, "the tasks stage made no pick-and-place task on v0000"
@@ -60,11 +61,13 @@ def upstream(docker_engine: Any, tmp_path_factory: pytest.TempPathFactory) -> tu
     for stage in UPSTREAM:
         done = run_job(images[stage], root, env())
         assert done.exit_code == 0, f"bp-{stage} exited {done.exit_code}:\n{done.logs[-4000:]}"
-        assert (root / "scenes" / SCENE / "runs" / RUN / stage / "_SUCCESS.json").is_file()
+        assert read_committed(storage, SCENE, RUN, stage), f"bp-{stage} exited 0 without a commit"
     return root, storage
 
 
-def test_images_run_the_pipeline_to_episodes(docker_engine: Any, upstream: tuple[Path, Storage]) -> None:
+def test_images_run_the_pipeline_to_episodes(
+    docker_engine: Any, upstream: tuple[Path, Storage]
+) -> None:
     """ingest → … → episodes images each commit on file:///data; the episode holds real frames
     and every commit record names the revision baked into its image."""
     root, storage = upstream
@@ -73,17 +76,21 @@ def test_images_run_the_pipeline_to_episodes(docker_engine: Any, upstream: tuple
     assert done.exit_code == 0, done.logs[-4000:]
 
     for stage in [*UPSTREAM, "episodes"]:
-        record = CommitRecord.model_validate_json(
-            (root / "scenes" / SCENE / "runs" / RUN / stage / "_SUCCESS.json").read_bytes())
+        committed = read_committed(storage, SCENE, RUN, stage)
+        assert committed, f"{stage} has no commit record"
         labels = docker_engine.images.get(f"bp-{stage}:local").labels
-        assert record.code["revision"] == labels["org.opencontainers.image.revision"] != "unknown"
-        assert record.code["package"] == f"bp-{stage}"
+        for unit in committed:
+            code = unit.record.code
+            assert code["revision"] == labels["org.opencontainers.image.revision"] != "unknown"
+            assert code["package"] == f"bp-{stage}"
 
     units = read_committed(storage, SCENE, RUN, "episodes")
     assert units is not None and len(units) == 1
     (unit,) = units
     assert unit.read_json("shard.json")["summary"]["episodes"] == 1
-    meta_name = next(n for n in unit.record.files if n.startswith("episodes/") and n.endswith(".json"))
+    meta_name = next(
+        n for n in unit.record.files if n.startswith("episodes/") and n.endswith(".json")
+    )
     meta = unit.read_json(meta_name)
     with np.load(io.BytesIO(unit.read_bytes(meta["data_file"])), allow_pickle=False) as data:
         frames = data["observation.images.scene"]
@@ -103,13 +110,14 @@ def test_sigterm_mid_episodes_writes_a_marker_and_exits_143(
     run = "r-sigterm"
     copy_upstream(storage, root, RUN, run)
     image = image_for(docker_engine, "episodes")
-    settings = env(run, EPISODES_TASKS=one_task(storage), EPISODES_PER_TASK="3",
-                   CLOUD_RUN_EXECUTION="stopped")
-    done = stop_when_logged(image, root, settings, needle='"message": "shard 0/1: ')
+    settings = env(
+        run, EPISODES_TASKS=one_task(storage), EPISODES_PER_TASK="3", CLOUD_RUN_EXECUTION="stopped"
+    )
+    done = stop_when_logged(image, root, settings, needle="shard 0/1: ")
     assert done.exit_code == 143, done.logs[-4000:]
     assert "SIGTERM" in done.logs
     assert read_committed(storage, SCENE, run, "episodes") is None
-    assert not (root / "scenes" / SCENE / "runs" / run / "episodes" / "_SUCCESS.json").exists()
+    assert not list((root / "scenes" / SCENE / "runs" / run / "episodes").rglob("_SUCCESS.json"))
     (marker,) = list_markers(storage, Unit(SCENE, run, "episodes", 0, 1))
     assert marker.stage == "episodes" and not marker.permanent and marker.exit_code == 143
     assert "SIGTERM" in marker.message
@@ -120,16 +128,18 @@ def copy_upstream(storage: Storage, root: Path, src: str, dst: str) -> None:
     """Copy the committed upstream stages of run ``src`` to run ``dst`` (records rewritten)."""
     prefix = f"scenes/{SCENE}/runs/{src}/"
     for info in storage.list(prefix):
-        rel = info.path[len(prefix):]
+        rel = info.path[len(prefix) :]
         if rel.split("/")[0] not in UPSTREAM:
             continue
         data = storage.read_bytes(info.path)
         if rel.endswith("/_SUCCESS.json"):
             rec = CommitRecord.model_validate_json(data)
-            rec = rec.model_copy(update={
-                "run_id": dst,
-                "attempt_dir": rec.attempt_dir.replace(f"/runs/{src}/", f"/runs/{dst}/"),
-            })
+            rec = rec.model_copy(
+                update={
+                    "run_id": dst,
+                    "attempt_dir": rec.attempt_dir.replace(f"/runs/{src}/", f"/runs/{dst}/"),
+                }
+            )
             data = rec.to_bytes()
         storage.write_bytes(f"scenes/{SCENE}/runs/{dst}/{rel}", data)
     open_to_container(root)

@@ -29,7 +29,8 @@ from bp_sdk.runner import run_stage
 
 from tests.datasets import ExportedDataset, export_env, read_episodes
 
-pytestmark = pytest.mark.slow
+# the session fixtures (real upstream stages + episodes) are charged to the first test using them
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def _info(ds: ExportedDataset) -> Info:

@@ -9,7 +9,8 @@ import pytest
 
 from tests.datasets import EpisodesStore, ExportedDataset, export_dataset
 
-pytestmark = pytest.mark.slow
+# the session fixtures (real upstream stages + episodes) are charged to the first test using them
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 SAME = ("data/", "videos/", "lossless/", "meta/episodes/", "meta/tasks.parquet", "meta/stats.json")
 
 

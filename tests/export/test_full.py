@@ -12,7 +12,8 @@ from bp_dataset.info import Info
 
 from tests.datasets import EpisodesStore, ExportedDataset, derive_run, export_dataset, read_episodes
 
-pytestmark = pytest.mark.slow
+# the session fixtures (real upstream stages + episodes) are charged to the first test using them
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def _episodes(ds: ExportedDataset) -> list[dict[str, Any]]:

@@ -15,7 +15,8 @@ from bp_sdk.runner import run_stage
 
 from tests.datasets import EpisodesStore, derive_run, export_dataset, export_env, read_episodes
 
-pytestmark = pytest.mark.slow
+# the session fixtures (real upstream stages + episodes) are charged to the first test using them
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def _spec(st: EpisodesStore, name: str, sources: list[tuple[str, str]], **extra: Any) -> str:

@@ -126,3 +126,14 @@ def test_every_command_help_renders() -> None:
         out = _bp(command, "--help")
         assert out.returncode == 0, f"{command}: {out.stderr[-500:]}"
         assert "Usage" in out.stdout and "Traceback" not in out.stdout + out.stderr
+
+
+def test_pipeline_knows_where_dataset_stages_commit() -> None:
+    """`bp run` reads export/gate/deliver from datasets/<id>/<stage> (default id <scene>-<run>, or the override)."""
+    from bp_cli.pipeline import stage_unit
+
+    assert stage_unit("gate", "kitchen", "r-1", {}).dir == "datasets/kitchen-r-1/gate"  # type: ignore[union-attr]
+    override = stage_unit("export", "kitchen", "r-1", {"EXPORT_DATASET_ID": "lab-a-2026"})
+    assert override is not None and override.dir == "datasets/lab-a-2026/export"
+    assert stage_unit("tasks", "kitchen", "r-1", {}).dir == "scenes/kitchen/runs/r-1/tasks"  # type: ignore[union-attr]
+    assert stage_unit("episodes", "kitchen", "r-1", {}) is None  # sharded: one unit per shard

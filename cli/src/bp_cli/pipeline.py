@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bp_sdk.commit import read_committed
+from bp_dataset.decision import dataset_unit, default_dataset_id
+from bp_sdk.commit import CommittedUnit, load_record, read_committed
 from bp_sdk.layout import Unit
 from bp_sdk.storage import Storage
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bp_cli.errors import UsageError
@@ -33,6 +35,33 @@ PIPELINE = (
     "deliver",
 )
 SHARDED = frozenset({"episodes"})
+DATASET_STAGES = {
+    "export": "EXPORT_DATASET_ID",
+    "gate": "GATE_DATASET_ID",
+    "deliver": "DELIVER_DATASET_ID",
+}
+
+
+def stage_unit(stage: str, scene_id: str, run_id: str, env: Mapping[str, str]) -> Unit | None:
+    """The unit an unsharded stage commits to: its scene run, or its dataset for dataset stages."""
+    if stage in SHARDED:
+        return None
+    if stage in DATASET_STAGES:
+        return dataset_unit(
+            env.get(DATASET_STAGES[stage]) or default_dataset_id(scene_id, run_id), stage
+        )
+    return Unit(scene_id, run_id, stage)
+
+
+def committed_units(
+    store: Storage, stage: str, scene_id: str, run_id: str, env: Mapping[str, str]
+) -> list[CommittedUnit] | None:
+    """What a stage committed for this run (every shard of a sharded stage), or None."""
+    unit = stage_unit(stage, scene_id, run_id, env)
+    if unit is None or stage not in DATASET_STAGES:
+        return read_committed(store, scene_id, run_id, stage)
+    rec = load_record(store, unit)
+    return [CommittedUnit(store, rec)] if rec is not None else None
 
 
 @dataclass
@@ -79,16 +108,24 @@ def run_pipeline(
         results = run_tasks(stage_script(stage), env, count, timeout)
         code = max((r.exit_code for r in results), key=lambda c: (c != 0, c))
         outcome = Outcome(stage, code, time.monotonic() - started)
-        units = read_committed(store, scene_id, run_id, stage)
+        units = committed_units(store, stage, scene_id, run_id, env)
         if units:
             outcome.files = sum(len(u.record.files) for u in units)
             outcome.summary = units[0].record.summary if len(units) == 1 else {"shards": len(units)}
         outcomes.append(outcome)
         if code != 0:
             for r in results:
-                shard = (r.index, count) if stage in SHARDED else (None, None)
-                show_unit(console, store, Unit(scene_id, run_id, stage, *shard), execution)
+                unit = stage_unit(stage, scene_id, run_id, env) or Unit(
+                    scene_id, run_id, stage, r.index, count
+                )
+                show_unit(console, store, unit, execution)
             break
+        if stage == "gate" and units and outcome.summary.get("passed") is False:
+            console.print(
+                "[bold red]the gate did not pass[/]: see decision.json under "
+                f"{store.uri}/{units[0].record.attempt_dir}/; delivery is refused unless an "
+                f"approval covers every failed check ({', '.join(outcome.summary.get('failed', []))}): bp approve"
+            )
     return outcomes
 
 
@@ -107,9 +144,15 @@ def print_summary(
             f"[{colour}]{MEANING.get(o.exit_code, o.exit_code)}[/]",
             f"{o.seconds:.1f}",
             str(o.files),
-            text[:80],
+            escape(text[:80]),
         )
     console.print(table)
     console.print(
         f"outputs: {store.uri}/scenes/{scene_id}/runs/{run_id}/<stage>/ (each stage's _SUCCESS.json names its files)"
     )
+    ds = next((o.summary.get("dataset_id") for o in outcomes if o.summary.get("dataset_id")), None)
+    if ds:
+        console.print(
+            f"dataset {ds}: {store.uri}/datasets/{ds}/ (export, gate, deliver); "
+            f"the lab checks a copy with: bp verify <dataset folder>"
+        )

@@ -1,8 +1,9 @@
-"""Video encoding for export: one encoder per video key, fed episode by episode.
+"""Video encoding for export: each video key owned by one process, fed episode by episode.
 
-Each video key (camera) is one continuous stream split into files at episode
-boundaries once a file reaches its size bound, so frame ``i`` of a file is at exactly
-``i / fps`` and an episode's ``from_timestamp`` is the time of its first frame in the file.
+Each video key (camera) is a sequence of files; episodes are appended to the current file
+(:class:`bp_dataset.video.VideoEncoder`) and a new file starts at an episode boundary once
+the file reaches its size bound, so frame ``i`` of a file is at exactly ``i / fps`` and an
+episode's ``from_timestamp`` is the time of its first frame in the file.
 
 :class:`KeyEncoders` holds the encoders of some keys and does the work: for an episode
 it loads only its own keys from the episode's local npz (so the decompression of images
