@@ -137,21 +137,55 @@ import_rootfs() {
         --message "$message" - "$tag" >/dev/null
 }
 
-# wheels for one requirements file into a build context; the shared wheelhouse is filled
-# from the index only for files it lacks
-fill_wheels() {
-  local req="$1" dest="$2"
-  local target
-  grep -q "==" "$req" || return 0
+# the wheelhouse's index: "sha256  file" for every wheel in it (new files hashed once)
+index_wheelhouse() {
+  local f
+  touch "$WHEELHOUSE/SHA256SUMS"
+  for f in "$WHEELHOUSE"/*.whl; do
+    [ -e "$f" ] || continue
+    f="$(basename "$f")"
+    grep -q "  $f\$" "$WHEELHOUSE/SHA256SUMS" || (cd "$WHEELHOUSE" && sha256sum "$f" >>SHA256SUMS)
+  done
+}
+
+# for each pinned requirement of a requirements file, one wheelhouse file whose sha256 it
+# allows, or "MISSING <name>"
+matching_wheels() {
+  awk 'FILENAME == ARGV[1] { file[$1] = $2; next }
+       /^[A-Za-z0-9._-]+==/ { name = $1; sub(/==.*/, "", name); names[++n] = name }
+       { m = split($0, parts, "sha256:")
+         for (i = 2; i <= m; i++) { h = substr(parts[i], 1, 64); if ((h in file) && !(name in pick)) pick[name] = file[h] } }
+       END { for (i = 1; i <= n; i++) print ((names[i] in pick) ? pick[names[i]] : "MISSING " names[i]) }' \
+    "$WHEELHOUSE/SHA256SUMS" "$1"
+}
+
+complete() { ! matching_wheels "$1" | grep -q '^MISSING '; }
+
+# make sure the wheelhouse has a wheel for every requirement of every requested job: one
+# download from the index (CPython 3.11, manylinux <= 2.36) only when something is missing
+fill_wheelhouse() {
+  local jobs=("$@") args=() j target
+  for j in "${jobs[@]}"; do args+=(--package "bp-$j"); done
+  uv export --quiet --frozen --no-dev "${args[@]}" --no-emit-workspace \
+    --format requirements-txt --no-header -o "$OUT/requirements-all.txt" >/dev/null
+  index_wheelhouse
+  complete "$OUT/requirements-all.txt" && return 0
+  say "downloading wheels into $WHEELHOUSE"
   mapfile -t target < <(platform_args)
-  target+=(--no-deps --require-hashes --only-binary=:all: --implementation cp
-    --python-version 3.11 --abi cp311 -r "$req")
-  if ! pip_host download --quiet --no-index --find-links "$WHEELHOUSE" -d "$dest" \
-         "${target[@]}" >/dev/null 2>&1; then
-    say "downloading wheels into $WHEELHOUSE"
-    pip_host download --quiet --index-url "$INDEX_URL" -d "$WHEELHOUSE" "${target[@]}" >&2
-    pip_host download --quiet --no-index --find-links "$WHEELHOUSE" -d "$dest" "${target[@]}" >&2
-  fi
+  pip_host download --quiet --index-url "$INDEX_URL" -d "$WHEELHOUSE" "${target[@]}" \
+    --no-deps --require-hashes --only-binary=:all: --implementation cp --python-version 3.11 \
+    --abi cp311 -r "$OUT/requirements-all.txt" >&2
+  index_wheelhouse
+  complete "$OUT/requirements-all.txt" || die "the wheelhouse lacks wheels of $OUT/requirements-all.txt"
+}
+
+# the wheels of one requirements file into a build context (hard links where possible)
+link_wheels() {
+  local req="$1" dest="$2" f
+  complete "$req" || die "no wheel in $WHEELHOUSE for: $(matching_wheels "$req" | sed -n 's/^MISSING //p' | xargs)"
+  for f in $(matching_wheels "$req"); do
+    ln -f "$WHEELHOUSE/$f" "$dest/$f" 2>/dev/null || cp "$WHEELHOUSE/$f" "$dest/$f"
+  done
 }
 
 # a workspace member as a wheel, rebuilt only when its files change (hatchling builds are
@@ -181,7 +215,7 @@ tier() {
     for n in $(cat "$skip"); do args+=(--no-emit-package "$n"); done
     uv export --quiet --frozen --no-dev --package "$package" --no-emit-workspace \
       --format requirements-txt --no-header "${args[@]}" -o "$dir/requirements.txt" >/dev/null
-    fill_wheels "$dir/requirements.txt" "$dir"
+    link_wheels "$dir/requirements.txt" "$dir"
     pinned "$dir/requirements.txt" >>"$skip"
   else
     : >"$dir/requirements.txt"
@@ -281,6 +315,9 @@ main() {
     say "$BASE_IMAGE built in $((SECONDS - t0)) s ($(image_size "$BASE_IMAGE"))"
   fi
   rev="$(revision)"
+  local jobs=()
+  for job in "${requested[@]}"; do [ "$job" = episodes-gpu ] || jobs+=("$job"); done
+  fill_wheelhouse "${jobs[@]}"
   for job in "${requested[@]}"; do
     [ "$job" = episodes-gpu ] || build_job "$job" "$rev"
   done

@@ -15,6 +15,7 @@ import os
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 os.environ.setdefault("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
 
+import importlib
 import json
 import re
 import shutil
@@ -64,8 +65,14 @@ def _unavailable(reason: str, name: str = "") -> None:
 @pytest.fixture(scope="session")
 def docker_engine() -> Any:
     """A Docker client whose engine answers (skip, or fail when images are required)."""
-    docker = pytest.importorskip("docker", reason="testcontainers is not installed")
-    pytest.importorskip("testcontainers", reason="testcontainers is not installed")
+    try:
+        importlib.import_module("testcontainers")
+        # by name: the repository's own docker/ folder would shadow it for type checkers
+        docker: Any = importlib.import_module("docker")
+    except ImportError:
+        _unavailable(
+            "testcontainers is not installed (uv run --with testcontainers, or the dev group)"
+        )
     try:
         client = docker.from_env(timeout=60)
         client.ping()
@@ -83,6 +90,18 @@ def image_for(client: Any, name: str) -> str:
         client.images.get(tag)
     except Exception:  # noqa: BLE001 - docker.errors.ImageNotFound or an API error
         _unavailable(f"image {tag} is not built: run bash scripts/build_images.sh {name}", name)
+    return tag
+
+
+def built_image(client: Any, name: str) -> str | None:
+    """``bp-<name>:local`` if it was built; None if not (a failure when it is required)."""
+    tag = f"bp-{name}:local"
+    try:
+        client.images.get(tag)
+    except Exception:  # noqa: BLE001 - docker.errors.ImageNotFound or an API error
+        if name in required_images():
+            pytest.fail(f"image {tag} is not built: run bash scripts/build_images.sh {name}")
+        return None
     return tag
 
 

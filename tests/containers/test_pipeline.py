@@ -4,6 +4,8 @@ container stopped with SIGTERM mid-episodes leaves a failure marker and exits 14
 from __future__ import annotations
 
 import io
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +17,14 @@ from bp_sdk.markers import list_markers
 from bp_sdk.schemas import SimreadyManifest, TaskSet
 from bp_sdk.storage import Storage, open_storage
 
-from tests.conftest import EXAMPLES, put_scene
-from tests.containers.conftest import image_for, open_to_container, run_job, stop_when_logged
+from tests.conftest import EXAMPLES, job_env, put_scene, script
+from tests.containers.conftest import (
+    built_image,
+    image_for,
+    open_to_container,
+    run_job,
+    stop_when_logged,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -49,33 +57,58 @@ def one_task(storage: Storage, run: str = RUN) -> str:
     return min(picks, key=lambda t: (height.get(t.object, 1.0), t.task_id)).task_id
 
 
+@dataclass
+class Upstream:
+    """kitchen_counter prepared up to tasks in a host folder, and which stages ran in images."""
+
+    root: Path
+    storage: Storage
+    in_images: list[str]
+
+
 @pytest.fixture(scope="module")
-def upstream(docker_engine: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Storage]:
-    """kitchen_counter through the ingest … tasks images, each asserted to commit."""
-    images = {stage: image_for(docker_engine, stage) for stage in [*UPSTREAM, "episodes"]}
+def upstream(docker_engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Upstream:
+    """kitchen_counter through ingest … tasks, each asserted to commit: the ingest image, then
+    each middle stage's image where it was built (CI may build only a subset; a stage named
+    in BP_DOCKER_IMAGES must have its image), else its entry point from this environment."""
+    images = {stage: built_image(docker_engine, stage) for stage in UPSTREAM}
+    images["ingest"] = image_for(docker_engine, "ingest")
+    image_for(docker_engine, "episodes")
     root = tmp_path_factory.mktemp("containers") / "storage"
     root.mkdir()
     storage = open_storage(root.as_uri())
     put_scene(storage, SCENE, EXAMPLES / SCENE)
     open_to_container(root)
     for stage in UPSTREAM:
-        done = run_job(images[stage], root, env())
-        assert done.exit_code == 0, f"bp-{stage} exited {done.exit_code}:\n{done.logs[-4000:]}"
+        image = images[stage]
+        if image is not None:
+            done = run_job(image, root, env())
+            code, logs = done.exit_code, done.logs
+        else:
+            local = subprocess.run(
+                [script(f"bp-{stage}")],
+                env=job_env(storage, SCENE, RUN, **SMALL),
+                capture_output=True,
+                text=True,
+                timeout=900,
+                check=False,
+            )
+            code, logs = local.returncode, local.stderr
+            open_to_container(root)
+        assert code == 0, f"bp-{stage} exited {code}:\n{logs[-4000:]}"
         assert read_committed(storage, SCENE, RUN, stage), f"bp-{stage} exited 0 without a commit"
-    return root, storage
+    return Upstream(root, storage, [s for s in UPSTREAM if images[s] is not None])
 
 
-def test_images_run_the_pipeline_to_episodes(
-    docker_engine: Any, upstream: tuple[Path, Storage]
-) -> None:
+def test_images_run_the_pipeline_to_episodes(docker_engine: Any, upstream: Upstream) -> None:
     """ingest → … → episodes images each commit on file:///data; the episode holds real frames
     and every commit record names the revision baked into its image."""
-    root, storage = upstream
+    root, storage = upstream.root, upstream.storage
     image = image_for(docker_engine, "episodes")
     done = run_job(image, root, env(EPISODES_TASKS=one_task(storage)))
     assert done.exit_code == 0, done.logs[-4000:]
 
-    for stage in [*UPSTREAM, "episodes"]:
+    for stage in [*upstream.in_images, "episodes"]:
         committed = read_committed(storage, SCENE, RUN, stage)
         assert committed, f"{stage} has no commit record"
         labels = docker_engine.images.get(f"bp-{stage}:local").labels
@@ -102,11 +135,11 @@ def test_images_run_the_pipeline_to_episodes(
 
 
 def test_sigterm_mid_episodes_writes_a_marker_and_exits_143(
-    docker_engine: Any, upstream: tuple[Path, Storage]
+    docker_engine: Any, upstream: Upstream
 ) -> None:
     """`docker stop` (SIGTERM) while episodes simulate: exit 143, a retryable failure marker
     naming SIGTERM in the attempt, and no commit record."""
-    root, storage = upstream
+    root, storage = upstream.root, upstream.storage
     run = "r-sigterm"
     copy_upstream(storage, root, RUN, run)
     image = image_for(docker_engine, "episodes")

@@ -183,16 +183,17 @@ def test_every_video_frame_decodes_at_its_time(exported_core: ExportedDataset) -
             assert (
                 stream.codec.canonical_name == "av1" and stream.codec_context.pix_fmt == "yuv420p"
             )
-            frames = []
+            frames, keys = [], []
             for i, frame in enumerate(c.decode(stream)):
                 assert frame.pts * stream.time_base == Fraction(i, info.fps)  # exact rational time
                 frames.append(frame.to_ndarray(format="rgb24"))
+                keys.append(frame.key_frame)
         assert len(frames) == info.total_frames
         for e in eps:
             start = round(e[f"videos/{key}/from_timestamp"] * info.fps)
-            assert (
-                start == e["dataset_from_index"]
-            )  # one chunk file: the episode's frames sit at its rows
+            # one file per camera here: an episode's frames sit at its rows' indices
+            assert start == e["dataset_from_index"]
+            assert keys[start], f"{key} episode {e['episode_index']} does not start on a keyframe"
             _, arrays = recorded[f"{e['scene_id']}/{e['run_id']}/{e['episode_id']}"]
             assert arrays is not None
             want = arrays[key]
