@@ -251,7 +251,7 @@ build_job() {
   context "$job"
   say "bp-$job (apt: ${apt:-none}; MUJOCO_GL=$gl)"
   local t0=$SECONDS
-  docker build --quiet -f docker/Dockerfile \
+  docker build --quiet --force-rm -f docker/Dockerfile \
     --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "BUILD_BASE_IMAGE=$BUILD_BASE_IMAGE" --build-arg "JOB=$job" \
     --build-arg "APT_PACKAGES=$apt" --build-arg "MUJOCO_GL=$gl" \
     --build-arg "BUILD_REVISION=$rev" --build-arg "VERSION=$version" \
@@ -259,7 +259,7 @@ build_job() {
   say "bp-$job:$rev built in $((SECONDS - t0)) s ($(image_size "bp-$job:local"))"
   if [ "$job" = episodes ] && [ -n "${WANT_GPU:-}" ]; then
     # the GPU image copies this build stage's files (same bytes, shared layers)
-    docker build --quiet -f docker/Dockerfile --target build \
+    docker build --quiet --force-rm -f docker/Dockerfile --target build \
       --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "BUILD_BASE_IMAGE=$BUILD_BASE_IMAGE" --build-arg "JOB=$job" \
       -t "bp-episodes-build:local" "$OUT/ctx/$job" >/dev/null
   fi
@@ -270,7 +270,7 @@ build_gpu() {
   version="$(sed -n 's/^version = "\(.*\)"/\1/p' jobs/episodes/pyproject.toml | head -n 1)"
   mkdir -p "$OUT/ctx/episodes-gpu"
   cp docker/10_nvidia.json "$OUT/ctx/episodes-gpu/"
-  docker build --quiet -f docker/Dockerfile.gpu \
+  docker build --quiet --force-rm -f docker/Dockerfile.gpu \
     --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "BUILD_IMAGE=bp-episodes-build:local" \
     --build-arg "BUILD_REVISION=$rev" --build-arg "VERSION=$version" \
     -t "bp-episodes-gpu:$rev" -t "bp-episodes-gpu:local" "$OUT/ctx/episodes-gpu" >/dev/null

@@ -26,10 +26,15 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 if ! command -v dockerd >/dev/null 2>&1; then
-  say "installing the engine from Debian (docker.io)"
+  say "installing the engine from Debian (docker.io; log: $LOG.apt)"
+  mkdir -p "$(dirname "$LOG")"
   export DEBIAN_FRONTEND=noninteractive
-  timeout 600 apt-get update -qq >&2
-  timeout 600 apt-get install -y -qq --no-install-recommends docker.io >&2
+  if ! { timeout 600 apt-get update -qq && timeout 600 apt-get install -y -qq \
+           --no-install-recommends docker.io; } >"$LOG.apt" 2>&1; then
+    tail -n 20 "$LOG.apt" >&2
+    say "installing docker.io failed"
+    exit 1
+  fi
 fi
 
 if ! pgrep -x dockerd >/dev/null 2>&1; then

@@ -17,7 +17,6 @@ bash scripts/lerobot_env.sh
 # container tests (tests/containers): a Docker engine and the job images they run.
 # BP_DOCKER_TESTS=0 skips them; BP_DOCKER_JOBS picks the images (default below; "all" for every
 # image). Outside CI an engine that cannot start only skips them.
-with=()
 if [ "${BP_DOCKER_TESTS:-1}" != 0 ]; then
   echo "== Docker engine and job images (scripts/build_images.sh)" >&2
   if bash scripts/docker_engine.sh || [ -n "${CI:-}" ]; then
@@ -27,9 +26,7 @@ if [ "${BP_DOCKER_TESTS:-1}" != 0 ]; then
     [ "${#images[@]}" -gt 0 ] || mapfile -t images < <(bash scripts/build_images.sh --list)
     BP_DOCKER_IMAGES="$(IFS=,; echo "${images[*]}")"
     export BP_DOCKER_IMAGES
-    # testcontainers is a test-only tool: from the lock once the dev group has it
-    grep -q '^name = "testcontainers"' uv.lock || with=(--with "testcontainers==4.15.0")
   fi
 fi
 echo "== pytest" >&2
-exec uv run --frozen "${with[@]}" pytest -p no:cacheprovider --cov=bp_sdk --cov-report=term --cov-fail-under=90 "$@"
+exec uv run --frozen pytest -p no:cacheprovider --cov=bp_sdk --cov-report=term --cov-fail-under=90 "$@"

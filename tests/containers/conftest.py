@@ -70,9 +70,7 @@ def docker_engine() -> Any:
         # by name: the repository's own docker/ folder would shadow it for type checkers
         docker: Any = importlib.import_module("docker")
     except ImportError:
-        _unavailable(
-            "testcontainers is not installed (uv run --with testcontainers, or the dev group)"
-        )
+        _unavailable("testcontainers is not installed: uv sync --frozen (it is in the dev group)")
     try:
         client = docker.from_env(timeout=60)
         client.ping()
