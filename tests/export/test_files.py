@@ -10,9 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from bp_dataset.layout import data_path, lossless_path
+from bp_dataset.layout import lossless_member as member
 from bp_dataset.video import VideoParams, verify_video
 from bp_export.encoding import EncoderPool, KeyEncoders, next_file
-from bp_export.files import RollingNpz, RollingParquet, Staging, member
+from bp_export.files import RollingNpz, RollingParquet, Staging
 from bp_sdk.commit import OutputWriter
 from bp_sdk.errors import PermanentError
 from bp_sdk.layout import Unit

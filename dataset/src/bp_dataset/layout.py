@@ -59,3 +59,8 @@ def episodes_path(chunk_index: int, file_index: int) -> str:
 def lossless_path(chunk_index: int, file_index: int) -> str:
     """``lossless/chunk-000/file-000.npz``."""
     return LOSSLESS_PATH.format(chunk_index=chunk_index, file_index=file_index)
+
+
+def lossless_member(episode_index: int, stream: str) -> str:
+    """Key of one episode's stream inside a lossless npz: ``episode_000012/observation.depth.wrist``."""
+    return f"episode_{episode_index:06d}/{stream}"

@@ -17,7 +17,7 @@ from bp_sdk.errors import BPError
 
 from bp_dataset.data_scan import QUATERNION_TOLERANCE
 from bp_dataset.features import Recording
-from bp_dataset.layout import INFO, LOSSLESS_PATH, lossless_path
+from bp_dataset.layout import INFO, LOSSLESS_PATH, lossless_member, lossless_path
 from bp_dataset.report import Problems
 from bp_dataset.root import DatasetRoot
 from bp_dataset.tables import Meta
@@ -113,7 +113,7 @@ def _check_file(
     values: Problems,
 ) -> None:
     """Exactly the declared streams of the file's episodes, one row per frame, finite."""
-    expected = {f"episode_{e:06d}/{s}": (e, s) for e in lengths for s in want}
+    expected = {lossless_member(e, s): (e, s) for e in lengths for s in want}
     try:
         with root.open(rel) as f, np.load(f, allow_pickle=False) as npz:
             keys = set(npz.files)

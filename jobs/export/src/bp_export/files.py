@@ -20,6 +20,7 @@ from typing import Any, Final
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from bp_dataset.layout import lossless_member
 from bp_sdk.commit import OutputWriter
 
 from bp_export.encoding import next_file
@@ -145,7 +146,9 @@ class RollingNpz:
                 self.staging.path(self.rel), mode="w", compression=zipfile.ZIP_DEFLATED
             )
         for stream, arr in arrays.items():
-            info = zipfile.ZipInfo(f"{member(episode_index, stream)}.npy", date_time=ZIP_EPOCH)
+            info = zipfile.ZipInfo(
+                f"{lossless_member(episode_index, stream)}.npy", date_time=ZIP_EPOCH
+            )
             info.compress_type = zipfile.ZIP_DEFLATED
             with self.zip.open(info, mode="w", force_zip64=True) as f:
                 np.lib.format.write_array(f, np.ascontiguousarray(arr), allow_pickle=False)
@@ -162,11 +165,6 @@ class RollingNpz:
         """Finish and publish the last file; every file written."""
         self._close()
         return self.written
-
-
-def member(episode_index: int, stream: str) -> str:
-    """npz key of one episode's stream: ``episode_000012/observation.depth.wrist``."""
-    return f"episode_{episode_index:06d}/{stream}"
 
 
 def json_bytes(value: Any) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from bp_dataset.decision import default_dataset_id
 from bp_dataset.features import Tier
 from bp_dataset.video import CODEC_NAMES
 from bp_sdk.errors import PathError
@@ -103,8 +104,7 @@ class ExportSettings(JobSettings):
                     f"EXPORT_SPEC file name {stem!r} is not a valid dataset id; set EXPORT_DATASET_ID"
                 )
             return stem
-        derived = f"{self.scene_id}-{self.run_id}"
-        return derived if is_valid_id(derived) else derived[:128].rstrip("-_")
+        return default_dataset_id(self.scene_id, self.run_id)
 
     def codec_name(self) -> str:
         """The codec name LeRobot records in the video info block (e.g. av1)."""
