@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 from bp_dataset.features import ACTION_NAMES, STATE_NAMES, VELOCITY_NAMES
-from bp_export.card import render_card, sample_frames_png
+from bp_export.card import render_card
 from bp_export.lineage import build_lineage
 from bp_export.quality import build_quality
 from bp_export.reward import REWARD_DEFINITION
+from bp_export.samples import sample_frames_png
 from bp_sdk.errors import PermanentError
 from PIL import Image
 

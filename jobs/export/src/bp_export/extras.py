@@ -16,6 +16,7 @@ from bp_sdk.version import code_version, package_version
 
 from bp_export import card, lineage, quality
 from bp_export.robomimic import RobomimicWriter, build_env_meta
+from bp_export.samples import sample_frames_png
 from bp_export.sources import EpisodeRecord, SourceRun
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def write_extras(run: Any, written: Written, excluded: list[dict[str, Any]]) -> 
     qual["excluded"] = excluded  # left out by the tier's definition, not by a rule
     staging.write_json(QUALITY, qual)
     samples = [row for rows in run.samples for row in rows]
-    staging.write_bytes(SAMPLES_PNG, card.sample_frames_png(samples))
+    staging.write_bytes(SAMPLES_PNG, sample_frames_png(samples))
     assert written.info is not None  # noqa: S101 - the writer sets it
     text = card.render_card(written.info, qual, lin, SAMPLES_PNG, robomimic=robomimic_summary)
     staging.write_bytes(CARD, text.encode())
