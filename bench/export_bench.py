@@ -13,7 +13,7 @@ core-tier dataset holds), with the SAME codec and fps:
   from ``create`` to ``finalize`` (interpreter start and imports excluded: the baseline's best
   case);
 * ours: the ``bp-export`` console script as a job runs it (``STORAGE_URI``, ``SCENE_ID``,
-  ``RUN_ID``, ``EXPORT_DATASET_ID``, ``EXPORT_VIDEO_CODEC``), timed as a whole process
+  ``RUN_ID``, ``DATASET_ID``, ``EXPORT_VIDEO_CODEC``), timed as a whole process
   (start-up, imports, reading the store, stats, checksums and the commit included), on a
   hard-linked copy of the store; ``EXPORT_ROBOMIMIC=false`` unless ``--robomimic`` so that both
   sides write the same LeRobot dataset;
@@ -133,7 +133,7 @@ def run_ours(
             "STORAGE_URI": store.as_uri(),
             "SCENE_ID": scene,
             "RUN_ID": run,
-            "EXPORT_DATASET_ID": dataset_id,
+            "DATASET_ID": dataset_id,
             "EXPORT_VIDEO_CODEC": vcodec,
             "EXPORT_ROBOMIMIC": "true" if robomimic else "false",
             "LOG_FORMAT": "json",

@@ -12,15 +12,19 @@ echo "== ruff format --check" >&2
 uv run --frozen ruff format --check sdk cli dataset jobs
 echo "== mypy" >&2
 uv run --frozen mypy
+echo "== Chromium for the browser tests (scripts/chromium.sh)" >&2
+bash scripts/chromium.sh
 echo "== official LeRobot/robomimic readers for the conformance tests (.venv-lerobot)" >&2
 bash scripts/lerobot_env.sh
+echo "== checkov and the Google provider schema for the infra tests (.venv-infra)" >&2
+bash scripts/infra_tools_env.sh
 # container tests (tests/containers): a Docker engine and the job images they run.
 # BP_DOCKER_TESTS=0 skips them; BP_DOCKER_JOBS picks the images (default below; "all" for every
 # image). Outside CI an engine that cannot start only skips them.
 if [ "${BP_DOCKER_TESTS:-1}" != 0 ]; then
   echo "== Docker engine and job images (scripts/build_images.sh)" >&2
   if bash scripts/docker_engine.sh || [ -n "${CI:-}" ]; then
-    read -r -a images <<<"${BP_DOCKER_JOBS:-ingest simready assemble variations tasks episodes episodes-gpu}"
+    read -r -a images <<<"${BP_DOCKER_JOBS:-ingest simready assemble variations tasks episodes export gate deliver episodes-gpu}"
     [ "${images[*]}" != all ] || images=()
     bash scripts/build_images.sh "${images[@]}"
     [ "${#images[@]}" -gt 0 ] || mapfile -t images < <(bash scripts/build_images.sh --list)

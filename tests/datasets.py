@@ -216,7 +216,7 @@ def export_env(
     storage: Storage, run: str, dataset_id: str, scene: str = SCENE, **extra: str
 ) -> dict[str, str]:
     """The environment of an export job."""
-    return job_env(storage, scene, run=run, EXPORT_DATASET_ID=dataset_id, **extra)
+    return job_env(storage, scene, run=run, DATASET_ID=dataset_id, **extra)
 
 
 def export_dataset(

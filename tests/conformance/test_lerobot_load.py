@@ -5,7 +5,7 @@ writer's dataset of the same episodes; the HDF5 loads with robomimic's ``Sequenc
 files match ``meta/SHA256SUMS`` under ``sha256sum -c``.
 
 The exporter runs as a job would: the ``bp-export`` console script in a subprocess with
-``STORAGE_URI``, ``SCENE_ID``, ``RUN_ID``, ``EXPORT_DATASET_ID``; the dataset is the attempt
+``STORAGE_URI``, ``SCENE_ID``, ``RUN_ID``, ``DATASET_ID``; the dataset is the attempt
 folder named by ``datasets/<id>/export/_SUCCESS.json`` (``attempt_dir``).
 """
 
@@ -37,7 +37,7 @@ def export(store: EpisodeStore, dataset_id: str, timeout_s: float = 1800, **extr
             "STORAGE_URI": store.root.as_uri(),
             "SCENE_ID": store.scene,
             "RUN_ID": store.run,
-            "EXPORT_DATASET_ID": dataset_id,
+            "DATASET_ID": dataset_id,
             "LOG_FORMAT": "json",
             **extra,
         }

@@ -64,7 +64,9 @@ def gcs_uploads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     for kind in ("multipart", "resumable"):
         original = getattr(Blob, f"_do_{kind}_upload")
 
-        def spy(self: Blob, *args: object, _kind: str = kind, _orig: object = original, **kw: object) -> object:
+        def spy(
+            self: Blob, *args: object, _kind: str = kind, _orig: object = original, **kw: object
+        ) -> object:
             kinds.append(_kind)
             return _orig(self, *args, **kw)  # type: ignore[operator]
 
@@ -117,18 +119,23 @@ def test_big_write_bytes_round_trips(storage: Storage, gcs_uploads: list[str]) -
     data = _payload(BIG)
     storage.write_bytes("big/whole.bin", data)
     assert gcs_uploads == (["resumable"] if _is_gs(storage) else [])
-    assert hashlib.sha256(storage.read_bytes("big/whole.bin")).digest() == hashlib.sha256(data).digest()
+    assert (
+        hashlib.sha256(storage.read_bytes("big/whole.bin")).digest()
+        == hashlib.sha256(data).digest()
+    )
 
 
 # ---------------------------------------------------------------- streams
 
 
-def test_streaming_write_and_read_of_multi_mib_payload(storage: Storage, gcs_uploads: list[str]) -> None:
+def test_streaming_write_and_read_of_multi_mib_payload(
+    storage: Storage, gcs_uploads: list[str]
+) -> None:
     """open_write/open_read stream a >8 MiB payload in chunks; sha256 and size match."""
     data = _payload(BIG, seed=1)
     with storage.open_write("big/stream.bin") as f:
         for start in range(0, len(data), MIB):
-            f.write(data[start:start + MIB])
+            f.write(data[start : start + MIB])
     assert gcs_uploads == (["resumable"] if _is_gs(storage) else [])
     info = storage.stat("big/stream.bin")
     assert info is not None
@@ -206,7 +213,15 @@ def test_list_everything_in_key_order(populated: Storage) -> None:
     infos = list(populated.list(""))
     assert [i.path for i in infos] == sorted(LAYOUT)
     assert [i.path for i in infos] == [
-        "a-b/x", "a.b", "a/b.txt", "a/b/c", "a/bc", "a/d/e/f", "a0", "ab/x", "z",
+        "a-b/x",
+        "a.b",
+        "a/b.txt",
+        "a/b/c",
+        "a/bc",
+        "a/d/e/f",
+        "a0",
+        "ab/x",
+        "z",
     ]
     assert all(i.size == 2 * len(i.path) for i in infos)
 
@@ -219,7 +234,16 @@ def test_list_default_prefix_is_everything(populated: Storage) -> None:
 def test_list_prefix_is_a_string_prefix(populated: Storage) -> None:
     """A prefix without a trailing '/' matches by string: 'a/b' also returns 'a/bc', 'a/b.txt'."""
     assert _keys(populated, "a/b") == ["a/b.txt", "a/b/c", "a/bc"]
-    assert _keys(populated, "a") == ["a-b/x", "a.b", "a/b.txt", "a/b/c", "a/bc", "a/d/e/f", "a0", "ab/x"]
+    assert _keys(populated, "a") == [
+        "a-b/x",
+        "a.b",
+        "a/b.txt",
+        "a/b/c",
+        "a/bc",
+        "a/d/e/f",
+        "a0",
+        "ab/x",
+    ]
     assert _keys(populated, "a/b.txt") == ["a/b.txt"]
 
 
@@ -485,7 +509,9 @@ def test_unsafe_paths_are_refused_before_any_io(
     storage: Storage, open_same: Callable[[str], Storage], tmp_path: Path, path: str
 ) -> None:
     """Every operation refuses an unsafe key with PathError, with no file or network I/O."""
-    fresh = open_same(storage.uri)  # a new client with no pooled connection: any request must connect
+    fresh = open_same(
+        storage.uri
+    )  # a new client with no pooled connection: any request must connect
     before = _tree(tmp_path)
     for name, op in _operations(fresh, path):
         with recording_io() as events, pytest.raises(PathError) as info:
@@ -512,3 +538,56 @@ def test_io_recorder_sees_real_io(storage: Storage, open_same: Callable[[str], S
     with recording_io() as events, pytest.raises(NotFoundError):
         fresh.read_bytes("some/key")
     assert events, "the audit hook recorded nothing for a real read"
+
+
+# ------------------------------------------------------------------ compare-and-swap (leases)
+def test_replace_if_generation_zero_creates_only_when_absent(storage: Storage) -> None:
+    """Generation 0 means "only if absent": the first write wins, the second is refused."""
+    gen = storage.replace_if_generation("leases/a.json", b"one", 0)
+    assert gen and storage.read_bytes("leases/a.json") == b"one"
+    with pytest.raises(PreconditionFailed):
+        storage.replace_if_generation("leases/a.json", b"two", 0)
+    assert storage.read_bytes("leases/a.json") == b"one"
+
+
+def test_replace_if_generation_swaps_only_the_expected_generation(storage: Storage) -> None:
+    """A write naming the current generation replaces it; a stale generation is refused."""
+    first = storage.replace_if_generation("leases/b.json", b"one", 0)
+    info = storage.stat("leases/b.json")
+    assert info is not None and info.generation == first
+    second = storage.replace_if_generation("leases/b.json", b"two", first)
+    assert second != first and storage.read_bytes("leases/b.json") == b"two"
+    with pytest.raises(PreconditionFailed):
+        storage.replace_if_generation("leases/b.json", b"three", first)
+    assert storage.read_bytes("leases/b.json") == b"two"
+
+
+def test_delete_if_generation(storage: Storage) -> None:
+    """Delete only the expected generation; a missing object fails the precondition too."""
+    gen = storage.replace_if_generation("leases/c.json", b"x", 0)
+    with pytest.raises(PreconditionFailed):
+        storage.delete_if_generation("leases/c.json", gen + 1)
+    assert storage.exists("leases/c.json")
+    storage.delete_if_generation("leases/c.json", gen)
+    assert not storage.exists("leases/c.json")
+    with pytest.raises(PreconditionFailed):
+        storage.delete_if_generation("leases/c.json", gen)
+
+
+def test_compare_and_swap_has_exactly_one_winner(storage: Storage) -> None:
+    """Eight writers racing to replace the same generation: exactly one succeeds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    gen = storage.replace_if_generation("leases/d.json", b"start", 0)
+
+    def attempt(k: int) -> bool:
+        try:
+            storage.replace_if_generation("leases/d.json", f"w{k}".encode(), gen)
+        except PreconditionFailed:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        wins = list(pool.map(attempt, range(8)))
+    assert sum(wins) == 1
+    assert storage.read_bytes("leases/d.json") == f"w{wins.index(True)}".encode()

@@ -183,6 +183,21 @@ def test_passed_gate_delivers_to_another_root(
     assert bp("verify", str(dest)).exit_code == 0
 
 
+def test_deliver_root_places_each_customer_and_dataset(
+    exported_core: ExportedDataset, tmp_path: Path
+) -> None:
+    """DELIVER_ROOT (the delivery bucket) receives <customer>/<dataset>/; with
+    DELIVER_DESTINATION as well it is a configuration error."""
+    store = Store(exported_core, tmp_path / "store")
+    store.gate(GATE_CONFIG=store.put_loose_config())
+    root = tmp_path / "delivery-bucket"
+    assert store.deliver(DELIVER_ROOT=root.as_uri(), DELIVER_CUSTOMER_ID="acme") == 0
+    dest = root / "acme" / store.dataset_id
+    assert (dest / DELIVERY_RECORD).is_file() and bp("verify", str(dest)).exit_code == 0
+    both = store.deliver(DELIVER_ROOT=root.as_uri(), DELIVER_DESTINATION=(tmp_path / "x").as_uri())
+    assert both == 2
+
+
 class _Faulty(Storage):
     """A destination backend that fails or corrupts writes (a disk or network fault)."""
 
@@ -214,6 +229,12 @@ class _Faulty(Storage):
 
     def create_if_absent(self, path: str, data: bytes) -> None:
         self.inner.create_if_absent(path, data)
+
+    def replace_if_generation(self, path: str, data: bytes, generation: int) -> int:
+        return self.inner.replace_if_generation(path, data, generation)
+
+    def delete_if_generation(self, path: str, generation: int) -> None:
+        self.inner.delete_if_generation(path, generation)
 
     def stat(self, path: str) -> Any:
         return self.inner.stat(path)

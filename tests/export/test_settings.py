@@ -12,19 +12,24 @@ BASE = {"STORAGE_URI": "file:///tmp/x", "SCENE_ID": "kitchen", "RUN_ID": "r-1"}
 
 
 def test_defaults_and_dataset_id() -> None:
-    """Default: LeRobot's codec, a 10 % valid split, two encoders, dataset id <scene>-<run> or the spec's name."""
+    """Default: LeRobot's codec, a 10 % valid split, two encoders, dataset id <scene>-<run> unless DATASET_ID names it."""
     s = load_settings(ExportSettings, BASE)
     assert s.export_video_codec == "libsvtav1" and s.codec_name() == "av1"
     assert s.export_valid_fraction == 0.1 and s.export_workers == 2
-    assert s.dataset_id() == "kitchen-r-1"
-    spec = load_settings(ExportSettings, {**BASE, "EXPORT_SPEC": "specs/two_rooms.json"})
-    assert spec.dataset_id() == "two_rooms"
+    assert s.dataset() == "kitchen-r-1"
     named = load_settings(
-        ExportSettings, {**BASE, "EXPORT_SPEC": "specs/a.json", "EXPORT_DATASET_ID": "lab-1"}
+        ExportSettings, {**BASE, "EXPORT_SPEC": "specs/a.json", "DATASET_ID": "lab-1"}
     )
-    assert named.dataset_id() == "lab-1"
+    assert named.dataset() == "lab-1"
     unit = ExportStage().unit(named)
     assert unit.dataset == "lab-1" and unit.commit_path == "datasets/lab-1/export/_SUCCESS.json"
+
+
+def test_spec_needs_the_dataset_id() -> None:
+    """EXPORT_SPEC without DATASET_ID is a configuration error naming both (one id rule for every dataset stage)."""
+    with pytest.raises(ConfigError) as err:
+        load_settings(ExportSettings, {**BASE, "EXPORT_SPEC": "specs/two_rooms.json"})
+    assert "DATASET_ID" in err.value.render() and "EXPORT_SPEC" in err.value.render()
 
 
 def test_workers_do_not_change_the_inputs_digest() -> None:
@@ -43,7 +48,7 @@ def test_every_problem_at_once() -> None:
         "EXPORT_VALID_FRACTION": "1.5",
         "EXPORT_TIER": "gold",
         "EXPORT_SPEC": "../etc/spec.json",
-        "EXPORT_DATASET_ID": "bad id",
+        "DATASET_ID": "bad id",
     }
     with pytest.raises(ConfigError) as err:
         load_settings(ExportSettings, env)
@@ -53,7 +58,7 @@ def test_every_problem_at_once() -> None:
         "EXPORT_VALID_FRACTION",
         "EXPORT_TIER",
         "EXPORT_SPEC",
-        "EXPORT_DATASET_ID",
+        "DATASET_ID",
     }
 
 

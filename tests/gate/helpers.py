@@ -63,7 +63,7 @@ class Store:
 
     def env(self, **extra: str) -> dict[str, str]:
         """A job environment for this store and dataset."""
-        ids = {"GATE_DATASET_ID": self.dataset_id, "DELIVER_DATASET_ID": self.dataset_id}
+        ids = {"DATASET_ID": self.dataset_id}
         return job_env(self.storage, self.scene, run=self.run, **{**ids, **extra})
 
     def put_loose_config(self) -> str:

@@ -189,7 +189,7 @@ def test_config_selection_and_validation(exported_core: ExportedDataset, tmp_pat
 def test_missing_export_is_permanent(exported_core: ExportedDataset, tmp_path: Path) -> None:
     """Gating a dataset that was never exported fails permanently (exit 3), no decision."""
     store = Store(exported_core, tmp_path / "store")
-    code, _ = store.gate(GATE_DATASET_ID="never-exported")
+    code, _ = store.gate(DATASET_ID="never-exported")
     assert code == 3
 
 

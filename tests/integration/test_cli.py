@@ -15,7 +15,9 @@ from tests.conftest import EXAMPLES, script
 
 
 def _bp(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([script("bp"), *args], capture_output=True, text=True, timeout=120, check=False, cwd=cwd)
+    return subprocess.run(
+        [script("bp"), *args], capture_output=True, text=True, timeout=120, check=False, cwd=cwd
+    )
 
 
 def test_stage_from_folder_then_skip(tmp_path: Path) -> None:
@@ -40,7 +42,15 @@ def test_stage_from_folder_then_skip(tmp_path: Path) -> None:
 
 def test_default_storage_is_local_folder(tmp_path: Path) -> None:
     """Without --storage, bp uses ./bp-data (the embedded default)."""
-    out = _bp("stage", "ingest", "--scene", str(EXAMPLES / "office_desk"), "--log-format", "json", cwd=tmp_path)
+    out = _bp(
+        "stage",
+        "ingest",
+        "--scene",
+        str(EXAMPLES / "office_desk"),
+        "--log-format",
+        "json",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "bp-data" / "scenes" / "office_desk" / "input" / "scene.json").is_file()
     job_lines = [json.loads(x) for x in out.stderr.splitlines() if x.startswith("{")]
@@ -52,7 +62,9 @@ def test_set_changes_run_id(tmp_path: Path) -> None:
     uri = (tmp_path / "store").as_uri()
     scene = str(EXAMPLES / "kitchen_counter")
     assert _bp("stage", "ingest", "--scene", scene, "--storage", uri).returncode == 0
-    out = _bp("stage", "ingest", "--scene", scene, "--storage", uri, "--set", "INGEST_OUTLIER_FACTOR=5")
+    out = _bp(
+        "stage", "ingest", "--scene", scene, "--storage", uri, "--set", "INGEST_OUTLIER_FACTOR=5"
+    )
     assert out.returncode == 0, out.stderr
     store = open_storage(uri)
     runs = store.list_dirs("scenes/kitchen_counter/runs/")
@@ -63,7 +75,14 @@ def test_set_changes_run_id(tmp_path: Path) -> None:
 
 def test_unknown_stage_lists_valid_names(tmp_path: Path) -> None:
     """An unknown stage name is a configuration error listing the installed stages."""
-    out = _bp("stage", "nosuch", "--scene", str(EXAMPLES / "kitchen_counter"), "--storage", (tmp_path / "s").as_uri())
+    out = _bp(
+        "stage",
+        "nosuch",
+        "--scene",
+        str(EXAMPLES / "kitchen_counter"),
+        "--storage",
+        (tmp_path / "s").as_uri(),
+    )
     assert out.returncode == ExitCode.CONFIG
     assert "unknown stage 'nosuch'" in out.stderr and "ingest" in out.stderr
 
@@ -72,9 +91,24 @@ def test_bad_blueprint_shows_problems(tmp_path: Path) -> None:
     """A failing job's marker is shown: problems with JSON paths and the next step; exit 3."""
     scene = tmp_path / "broken"
     scene.mkdir()
-    (scene / "scene.json").write_text(json.dumps({"schema_version": "1", "name": "x", "units": "m", "up_axis": "z",
-                                                  "objects": [{"id": "a", "category": "mug", "size": [0, 1, 1],
-                                                               "pose": {"position": [0, 0, 0]}}]}))
+    (scene / "scene.json").write_text(
+        json.dumps(
+            {
+                "schema_version": "1",
+                "name": "x",
+                "units": "m",
+                "up_axis": "z",
+                "objects": [
+                    {
+                        "id": "a",
+                        "category": "mug",
+                        "size": [0, 1, 1],
+                        "pose": {"position": [0, 0, 0]},
+                    }
+                ],
+            }
+        )
+    )
     out = _bp("stage", "ingest", "--scene", str(scene), "--storage", (tmp_path / "s").as_uri())
     assert out.returncode == ExitCode.PERMANENT
     assert "$.objects[0].size[0]" in out.stderr
@@ -107,22 +141,38 @@ def test_run_chains_installed_stages_until(tmp_path: Path) -> None:
 
 def test_run_unknown_until_lists_stages(tmp_path: Path) -> None:
     """`bp run --until nosuch` is a configuration error listing the installed stages in order."""
-    out = _bp("run", str(EXAMPLES / "kitchen_counter"), "--storage", (tmp_path / "s").as_uri(), "--until", "nosuch")
+    out = _bp(
+        "run",
+        str(EXAMPLES / "kitchen_counter"),
+        "--storage",
+        (tmp_path / "s").as_uri(),
+        "--until",
+        "nosuch",
+    )
     assert out.returncode == ExitCode.CONFIG
     assert "installed, in order: ingest" in out.stderr
 
 
 def test_bad_storage_uri_is_one_clear_error(tmp_path: Path) -> None:
     """An unsupported --storage scheme is a configuration error naming the accepted forms, no traceback."""
-    out = _bp("stage", "ingest", "--scene", str(EXAMPLES / "kitchen_counter"), "--storage", "s3://bucket/x")
+    out = _bp(
+        "stage",
+        "ingest",
+        "--scene",
+        str(EXAMPLES / "kitchen_counter"),
+        "--storage",
+        "s3://bucket/x",
+    )
     assert out.returncode == ExitCode.CONFIG
-    assert "invalid storage URI 's3://bucket/x'" in out.stderr and "gs://bucket[/prefix]" in out.stderr
+    assert (
+        "invalid storage URI 's3://bucket/x'" in out.stderr and "gs://bucket[/prefix]" in out.stderr
+    )
     assert "Traceback" not in out.stderr and "│" not in out.stderr
 
 
 def test_every_command_help_renders() -> None:
     """`bp <command> --help` renders for every command (help text is never parsed as markup)."""
-    for command in ("run", "stage", "stages", "cleanup", "verify", "approve"):
+    for command in ("run", "stage", "stages", "cleanup", "verify", "approve", "report", "workflow"):
         out = _bp(command, "--help")
         assert out.returncode == 0, f"{command}: {out.stderr[-500:]}"
         assert "Usage" in out.stdout and "Traceback" not in out.stdout + out.stderr
@@ -130,10 +180,10 @@ def test_every_command_help_renders() -> None:
 
 def test_pipeline_knows_where_dataset_stages_commit() -> None:
     """`bp run` reads export/gate/deliver from datasets/<id>/<stage> (default id <scene>-<run>, or the override)."""
-    from bp_cli.pipeline import stage_unit
+    from bp_cli.units import stage_unit
 
     assert stage_unit("gate", "kitchen", "r-1", {}).dir == "datasets/kitchen-r-1/gate"  # type: ignore[union-attr]
-    override = stage_unit("export", "kitchen", "r-1", {"EXPORT_DATASET_ID": "lab-a-2026"})
+    override = stage_unit("export", "kitchen", "r-1", {"DATASET_ID": "lab-a-2026"})
     assert override is not None and override.dir == "datasets/lab-a-2026/export"
     assert stage_unit("tasks", "kitchen", "r-1", {}).dir == "scenes/kitchen/runs/r-1/tasks"  # type: ignore[union-attr]
     assert stage_unit("episodes", "kitchen", "r-1", {}) is None  # sharded: one unit per shard

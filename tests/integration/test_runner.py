@@ -12,7 +12,7 @@ from bp_ingest.stage import IngestStage
 from bp_sdk.commit import load_record, read_committed
 from bp_sdk.errors import ExitCode, InputError, Problem
 from bp_sdk.layout import Unit
-from bp_sdk.markers import list_markers
+from bp_sdk.markers import FailureMarker, list_markers
 from bp_sdk.runner import Stage, StageContext, StageResult, run_stage
 from bp_sdk.settings import JobSettings
 from bp_sdk.storage import Storage, join
@@ -78,7 +78,12 @@ def test_permanent_error_not_redone_on_retry(file_storage: Storage, scene_factor
     err = capsys.readouterr().err
     assert "not retrying" in err
     markers = list_markers(file_storage, Unit(scene, "r1", "ingest"))
-    assert [m.attempt_id for m in markers] == ["e1-a0"]  # the retry did no work and wrote nothing
+    # the retry did no work; its own marker repeats the reason, so a workflow finds it
+    assert [m.attempt_id for m in markers] == ["e1-a0", "e1-a1"]
+    first, again = markers
+    assert again.permanent and again.message == first.message and again.problems == first.problems
+    assert "first recorded in attempt e1-a0" in again.next_step
+    assert [i.path.rsplit("/", 1)[-1] for i in file_storage.list(f"scenes/{scene}/runs/r1/ingest/attempts/e1-a1/")] == ["_FAILURE.json"]
 
 
 def test_unexpected_exception_is_retryable(file_storage: Storage) -> None:
@@ -150,14 +155,19 @@ def test_run_id_reuse_with_new_inputs_is_permanent(file_storage: Storage, scene_
 
 
 def test_production_refuses_env_secrets(file_storage: Storage, capsys) -> None:
-    """PIPELINE_ENV=production with a BP_SECRET_* variable fails before any work with exit 2."""
+    """PIPELINE_ENV=production with a BP_SECRET_* variable fails before any work with exit 2,
+    leaving only a permanent ConfigError marker (without the secret) for the workflow."""
     env = job_env(file_storage, "s1", API_KEY=SECRET, PIPELINE_ENV="production",
                   GOOGLE_CLOUD_PROJECT="proj", BP_SECRET_WEBHOOK="do-not-use-this")
     assert run_stage(_Leaky(), env) == ExitCode.CONFIG
     err = capsys.readouterr().err
     assert "BP_SECRET_WEBHOOK" in err and "Secret Manager" in err
     assert "do-not-use-this" not in err
-    assert list(file_storage.list("")) == []
+    (only,) = list(file_storage.list(""))  # no work: just the permanent ConfigError marker
+    marker = FailureMarker.model_validate_json(file_storage.read_bytes(only.path))
+    assert only.path.endswith("/_FAILURE.json") and marker.error_type == "ConfigError"
+    assert marker.permanent and marker.exit_code == ExitCode.CONFIG
+    assert "do-not-use-this" not in file_storage.read_bytes(only.path).decode()
 
 
 def test_stage_reads_secret_through_context(file_storage: Storage, capsys) -> None:

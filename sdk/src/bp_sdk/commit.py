@@ -72,6 +72,7 @@ class CommitRecord(BaseModel):
     code: dict[str, str]
     seeds: dict[str, int] = Field(default_factory=dict)
     summary: dict[str, Any] = Field(default_factory=dict)
+    started_at: datetime | None = None  # when this attempt began its work (None in older records)
     committed_at: datetime
 
     def to_bytes(self) -> bytes:
@@ -148,10 +149,11 @@ class OutputWriter:
         self.write_bytes(name, (text + "\n").encode())
 
 
-def commit(storage: Storage, record: CommitRecord) -> CommitRecord:
-    """Write the record create-if-absent. If another attempt committed first, accept
-    its record when the inputs agree; otherwise the run id was reused: permanent error."""
-    unit = Unit(
+def commit(storage: Storage, record: CommitRecord, unit: Unit | None = None) -> CommitRecord:
+    """Write the record create-if-absent at ``unit`` (default: the unit its fields name).
+    If another attempt committed first, accept its record when the inputs agree;
+    otherwise the run id was reused: permanent error."""
+    unit = unit or Unit(
         record.scene_id,
         record.run_id,
         record.stage,

@@ -10,6 +10,9 @@ scenes/<scene>/runs/<run>/<stage>/shards/<i>-of-<n>/attempts/<attempt>/...
 datasets/<dataset>/<stage>/_SUCCESS.json                         dataset stages (export, gate, deliver)
 datasets/<dataset>/<stage>/attempts/<attempt>/...                  e.g. the dataset itself under export
 datasets/<dataset>/approvals/<approval>.json                     audited gate overrides (never in gate output)
+scenes/<scene>/runs/<run>/reports/<report>/_SUCCESS.json         a run report (one per report id: a snapshot)
+datasets/<dataset>/reports/<report>/_SUCCESS.json                a dataset report
+scenes/<scene>/runs/<run>/_LEASE.json                            a batch's claim on the scene run (workflows/batch.yaml)
 deliveries/<customer>/<dataset>/...                              a delivered copy, its record written last
 ```
 """
@@ -28,6 +31,9 @@ ATTEMPTS = "attempts"
 SHARDS = "shards"
 RESERVED_NAMES = frozenset({SUCCESS, FAILURE})
 SHARD_RE = re.compile(r"^(\d{5})-of-(\d{5})$")
+REPORTS = "reports"
+REPORT_STAGE = "report"
+LEASE = "_LEASE.json"
 
 
 def _id(kind: str, value: str) -> str:
@@ -120,3 +126,36 @@ class Unit:
         if self.shard_index is None:
             return self.stage
         return f"{self.stage}[{self.shard_index}/{self.shard_count}]"
+
+
+def lease_path(scene: str, run: str) -> str:
+    """``scenes/<scene>/runs/<run>/_LEASE.json``: a batch's claim (written by the workflow)."""
+    return join(run_dir(scene, run), LEASE)
+
+
+@dataclass(frozen=True)
+class ReportUnit(Unit):
+    """``.../reports/<report_id>``: one report, under its run or its dataset.
+
+    A report is a snapshot committed once per id (not a stage of the run it describes),
+    so it can be written after a failed run and again after the run resumed."""
+
+    report_id: str = ""
+
+    @property
+    def dir(self) -> str:
+        """Folder that holds the report's commit record and attempts."""
+        base = (
+            dataset_dir(self.dataset) if self.dataset is not None else run_dir(self.scene, self.run)
+        )
+        return join(base, REPORTS, _id("report id", self.report_id))
+
+    @property
+    def label(self) -> str:
+        """``report <id>`` for messages."""
+        return f"{REPORT_STAGE} {self.report_id}"
+
+
+def report_unit(scene: str, run: str, report_id: str, dataset: str | None = None) -> ReportUnit:
+    """The unit of a run report (``dataset`` None) or of a dataset report."""
+    return ReportUnit(scene, run, REPORT_STAGE, dataset=dataset, report_id=report_id)

@@ -38,6 +38,7 @@ from bp_sdk.commit import (
     now,
     outputs_digest,
 )
+from bp_sdk.config_marker import write_config_marker
 from bp_sdk.errors import BPError, ConfigError, ExitCode, Problem, Terminated
 from bp_sdk.logs import LogContext, configure_logging, trace_name
 from bp_sdk.markers import FailureMarker, permanent_marker_for, write_marker
@@ -75,9 +76,17 @@ class StageContext(Generic[S]):
     _last_progress: float = 0.0
 
     def progress(
-        self, what: str, done: int, total: int | None = None, every_s: float = 2.0
+        self,
+        what: str,
+        done: int,
+        total: int | None = None,
+        every_s: float = 2.0,
+        extra: dict[str, Any] | None = None,
     ) -> None:
-        """Log progress at most every ``every_s`` seconds (and always at the end)."""
+        """Log progress at most every ``every_s`` seconds (and always at the end).
+
+        The record carries ``progress: {what, done, total, **extra}`` (``bp run`` shows it
+        live; ``extra`` adds counts such as episodes succeeded so far)."""
         self.cancelled()
         t = time.monotonic()
         finished = total is not None and done >= total
@@ -85,15 +94,16 @@ class StageContext(Generic[S]):
             return
         self._last_progress = t
         pct = f" ({100.0 * done / total:.0f}%)" if total else ""
+        state = {"what": what, "done": done, "total": total, **(extra or {})}
         self.log.info(
             "%s: %d%s%s",
             what,
             done,
             f"/{total}" if total else "",
             pct,
-            extra={"fields": {"progress": {"what": what, "done": done, "total": total}}},
+            extra={"fields": {"progress": state}},
         )
-        self.partial["progress"] = {"what": what, "done": done, "total": total}
+        self.partial["progress"] = state
 
 
 class Stage(ABC, Generic[S]):
@@ -205,6 +215,7 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
         _check_sharding(stage, settings)
     except ConfigError as err:
         _report_config_error(stage.name, err, env)
+        write_config_marker(stage, env, err)
         return int(ExitCode.CONFIG)
 
     try:
@@ -251,6 +262,7 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
                 earlier.message,
                 extra={"fields": {"earlier_marker": unit.failure_path(earlier.attempt_id)}},
             )
+            _repeat_marker(storage, unit, earlier, settings)
             return int(ExitCode.PERMANENT)
         output = OutputWriter(storage, unit, settings.attempt_id)
         ctx = StageContext(
@@ -269,6 +281,7 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
             extra={"fields": {"inputs_digest": digest}},
         )
         started = time.monotonic()
+        started_at = now()
         ctx.cancelled = sigterm.check
         result = stage.run(ctx)
         sigterm.check()  # a SIGTERM swallowed during the work still stops the commit
@@ -295,9 +308,10 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
             code=code,
             seeds=result.seeds,
             summary=redactor.value(result.summary),
+            started_at=started_at,
             committed_at=now(),
         )
-        winner = commit(storage, record)
+        winner = commit(storage, record, unit)
         took = time.monotonic() - started
         if winner is record:
             log.info(
@@ -305,7 +319,13 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
                 unit.label,
                 len(record.files),
                 took,
-                extra={"fields": {"summary": record.summary, "duration_s": round(took, 3)}},
+                extra={
+                    "fields": {
+                        "event": "stage_committed",
+                        "summary": record.summary,
+                        "duration_s": round(took, 3),
+                    }
+                },
             )
         else:
             log.info(
@@ -382,11 +402,38 @@ def _fail(
         "permanent" if permanent else "retryable",
         marker.message,
         f"\n{detail}" if detail else "",
-        extra={"fields": {"exit_code": int(exit_code), "marker": where, "next_step": next_step}},
+        extra={
+            "fields": {
+                "event": "stage_failed",
+                "exit_code": int(exit_code),
+                "error_type": marker.error_type,
+                "permanent": permanent,
+                "marker": where,
+                "next_step": next_step,
+            }
+        },
     )
     if not isinstance(exc, BPError):
         log.error("traceback:\n%s", marker.traceback)
     return int(exit_code)
+
+
+def _repeat_marker(storage: Storage, unit: Any, earlier: FailureMarker, settings: S) -> None:
+    """This attempt failed for the same reason as ``earlier``: record it in this attempt too,
+    so whoever looks for this execution's marker (the workflow) finds the reason."""
+    again = earlier.model_copy(
+        update={
+            "execution": settings.cloud_run_execution,
+            "attempt": settings.cloud_run_task_attempt,
+            "attempt_id": settings.attempt_id,
+            "next_step": f"{earlier.next_step} (first recorded in attempt {earlier.attempt_id})",
+            "failed_at": now(),
+        }
+    )
+    try:
+        write_marker(storage, unit, again)
+    except Exception as werr:  # noqa: BLE001 - the exit code still tells
+        log.error("could not write the failure marker: %s", type(werr).__name__)  # noqa: TRY400
 
 
 def main_for(stage: Stage[Any]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from bp_dataset.decision import default_dataset_id
+from bp_dataset.settings import DatasetStageSettings
 from bp_sdk.ids import Identifier
 from bp_sdk.settings import JobSettings
 from bp_sdk.storage import parse_storage_uri
@@ -15,17 +15,13 @@ DEFAULT_CUSTOMER = "internal"
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 
 
-class DeliverSettings(JobSettings):
+class DeliverSettings(DatasetStageSettings):
     """``bp-deliver`` configuration (environment only). No setting forces a delivery:
     a failed gate needs an approval record (``bp approve``)."""
 
     stage_name: ClassVar[str] = "deliver"
     infra_fields: ClassVar[frozenset[str]] = JobSettings.infra_fields | {"deliver_workers"}
 
-    deliver_dataset_id: Identifier | None = Field(
-        default=None,
-        description="Dataset to deliver (its export and gate must be committed). Default: <SCENE_ID>-<RUN_ID>, export's default id.",
-    )
     deliver_customer_id: Identifier | None = Field(
         default=None,
         description="Customer receiving the dataset (folder under deliveries/). Required in production; development default: internal.",
@@ -42,7 +38,12 @@ class DeliverSettings(JobSettings):
         default=2, ge=1, le=64, description="Threads copying and re-reading files."
     )
 
-    @field_validator("deliver_destination")
+    deliver_root: str | None = Field(
+        default=None,
+        description="Root of every customer's deliveries in another bucket or folder (gs://bucket[/prefix] or file:///abs/path): the copy goes to <DELIVER_ROOT>/<customer>/<dataset>/. Terraform sets it to the delivery bucket. Not with DELIVER_DESTINATION.",
+    )
+
+    @field_validator("deliver_destination", "deliver_root")
     @classmethod
     def _destination(cls, value: str | None) -> str | None:
         if value is not None:
@@ -57,6 +58,14 @@ class DeliverSettings(JobSettings):
         if bad:
             raise ValueError(f"approvers must be Google identities (emails), got {bad[:5]}")
         return ",".join(names)
+
+    @model_validator(mode="after")
+    def _one_destination(self) -> DeliverSettings:
+        if self.deliver_destination and self.deliver_root:
+            raise ValueError(
+                "set DELIVER_DESTINATION (this dataset's folder) or DELIVER_ROOT (the root of every customer's deliveries), not both"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production(self) -> DeliverSettings:
@@ -77,10 +86,6 @@ class DeliverSettings(JobSettings):
     def customer_id(self) -> str:
         """The customer (``internal`` outside production when unset)."""
         return self.deliver_customer_id or DEFAULT_CUSTOMER
-
-    def dataset_id(self) -> str:
-        """The dataset to deliver."""
-        return self.deliver_dataset_id or default_dataset_id(self.scene_id, self.run_id)
 
     @property
     def production(self) -> bool:

@@ -48,12 +48,18 @@ from bp_sdk.digest import sha256_json
 from bp_sdk.errors import NotFoundError, PermanentError, PreconditionFailed, Problem, RetryableError
 from bp_sdk.layout import Unit, approvals_dir, delivery_dir
 from bp_sdk.runner import Stage, StageContext, StageResult
-from bp_sdk.storage import Storage, open_storage
+from bp_sdk.storage import Storage, join, open_storage
 
 from bp_deliver.copy import copy_all
 from bp_deliver.settings import DeliverSettings
 
 DELIVERY_COPY = "delivery.json"  # the record again, in the stage's committed output
+
+
+class ApprovalRequired(PermanentError):  # noqa: N818 - named for what the run needs, as the workflow routes on it
+    """The gate failed only threshold checks and no valid approval covers them: a person
+    must decide (``bp approve``). The workflow routes on this error type (its marker's
+    ``error_type``) to end a run as "needs approval" instead of "failed"."""
 
 
 class DeliverStage(Stage[DeliverSettings]):
@@ -68,12 +74,12 @@ class DeliverStage(Stage[DeliverSettings]):
 
     def unit(self, settings: DeliverSettings) -> Unit:
         """``datasets/<dataset_id>/deliver``."""
-        return Unit(settings.scene_id, settings.run_id, self.name, dataset=settings.dataset_id())
+        return Unit(settings.scene_id, settings.run_id, self.name, dataset=settings.dataset())
 
     def inputs(self, settings: DeliverSettings, storage: Storage) -> dict[str, str]:
         """The committed export and gate, and every approval record (so a new approval is
         new input: a delivery refused for lack of one can run again once it exists)."""
-        ds = settings.dataset_id()
+        ds = settings.dataset()
         export = require_unit(storage, dataset_unit(ds, EXPORT_STAGE))
         gate = require_unit(storage, dataset_unit(ds, GATE_STAGE))
         approvals = sorted(
@@ -89,7 +95,7 @@ class DeliverStage(Stage[DeliverSettings]):
     def run(self, ctx: StageContext[DeliverSettings]) -> StageResult:
         """Authorize, copy, verify the copy, write the record last."""
         s = ctx.settings
-        ds = s.dataset_id()
+        ds = s.dataset()
         export = require_unit(ctx.storage, dataset_unit(ds, EXPORT_STAGE))
         gate = require_unit(ctx.storage, dataset_unit(ds, GATE_STAGE))
         decision = gate.read_model(DECISION_FILE, GateDecision)
@@ -157,7 +163,14 @@ class DeliverStage(Stage[DeliverSettings]):
             return DatasetRoot(
                 self.open_destination(s.deliver_destination), "", s.deliver_destination
             )
-        prefix = delivery_dir(s.customer_id(), s.dataset_id())
+        if s.deliver_root:
+            folder = join(s.customer_id(), s.dataset())
+            return DatasetRoot(
+                self.open_destination(s.deliver_root),
+                folder,
+                f"{s.deliver_root.rstrip('/')}/{folder}",
+            )
+        prefix = delivery_dir(s.customer_id(), s.dataset())
         return DatasetRoot(storage, prefix, f"{storage.uri}/{prefix}")
 
 
@@ -224,7 +237,8 @@ def authorize(
                     "approvals", f"no approval record under {approvals_dir(decision.dataset_id)}/"
                 )
             )
-        raise PermanentError(
+        error = PermanentError if integrity else ApprovalRequired
+        raise error(
             f"delivery of dataset {decision.dataset_id} refused: the gate failed and no valid approval covers it",
             problems=problems,
             next_step=step,

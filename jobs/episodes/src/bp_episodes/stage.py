@@ -107,7 +107,7 @@ class EpisodesStage(Stage[EpisodesSettings]):
             by_variant[p.variant_id].append(p)
         results: list[dict[str, Any]] = []
         samples: list[tuple[str, list[Any]]] = []
-        done = 0
+        done = succeeded = 0
         for vid in sorted(by_variant):
             variant = up["variations"].read_model(f"variations/{vid}.json", Variant)
             spec = compose_scene(
@@ -134,7 +134,11 @@ class EpisodesStage(Stage[EpisodesSettings]):
                     result["wall_s"] = round(time.monotonic() - started, 3)
                     results.append(result)
                     done += 1
-                    ctx.progress("episodes", done, len(mine), every_s=0.0)
+                    succeeded += result.get("status") == "success"
+                    _log_episode(ctx, result)
+                    ctx.progress(
+                        "episodes", done, len(mine), every_s=0.0, extra={"succeeded": succeeded}
+                    )
             finally:
                 batch.close()
         if samples:
@@ -302,3 +306,24 @@ def _variant_ids(index: Any) -> list[str]:
 
 
 __all__ = ["EpisodesStage"]
+
+
+def _log_episode(ctx: StageContext[EpisodesSettings], result: dict[str, Any]) -> None:
+    """One structured line per episode (the success-rate metric counts these)."""
+    success = result.get("status") == "success"
+    ctx.log.info(
+        "episode %s (%s): %s",
+        result.get("episode_id"),
+        result.get("task_id"),
+        "success" if success else f"failure ({result.get('failure_reason', '')})",
+        extra={
+            "fields": {
+                "event": "episode_finished",
+                "episode_id": result.get("episode_id"),
+                "task_id": result.get("task_id"),
+                "task_kind": result.get("task_kind"),
+                "success": success,
+                "wall_s": result.get("wall_s"),
+            }
+        },
+    )

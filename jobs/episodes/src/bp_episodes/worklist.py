@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import get_args
 
 from bp_sdk.digest import derive_seed
 from bp_sdk.errors import ConfigError, Problem
@@ -20,26 +21,35 @@ class EpisodePlan:
     seed: int
 
 
+TASK_KINDS: frozenset[str] = frozenset(get_args(TaskSpec.model_fields["kind"].annotation))
+
+
 def select_tasks(taskset: TaskSet, wanted: list[str]) -> list[TaskSpec]:
-    """Tasks whose id or kind is in ``wanted`` (all when empty); unknown names are an error."""
+    """Tasks whose id or kind is in ``wanted`` (all when empty).
+
+    A kind this scene has no task of selects nothing (one setting can serve a batch of
+    scenes); a name that is neither a task id of the scene nor a task kind is an error,
+    and so is a selection that matches no task at all."""
     if not wanted:
         return list(taskset.tasks)
     ids = {t.task_id for t in taskset.tasks}
     kinds = {t.kind for t in taskset.tasks}
-    unknown = [w for w in wanted if w not in ids and w not in kinds]
-    if unknown:
+    unknown = [w for w in wanted if w not in ids and w not in TASK_KINDS]
+    chosen = [t for t in taskset.tasks if t.task_id in wanted or t.kind in wanted]
+    if unknown or not chosen:
+        names = unknown or wanted
         raise ConfigError(
-            f"EPISODES_TASKS names unknown tasks: {', '.join(unknown)}",
+            f"EPISODES_TASKS names {'unknown tasks' if unknown else 'no task of this scene'}: {', '.join(names)}",
             problems=[
                 Problem(
                     "EPISODES_TASKS",
-                    f"unknown {u!r}",
-                    f"valid ids: {', '.join(sorted(ids))}; kinds: {', '.join(sorted(kinds))}",
+                    f"{'unknown' if unknown else 'no task of this scene matches'} {u!r}",
+                    f"valid ids: {', '.join(sorted(ids))}; kinds here: {', '.join(sorted(kinds))}",
                 )
-                for u in unknown
+                for u in names
             ],
         )
-    return [t for t in taskset.tasks if t.task_id in wanted or t.kind in wanted]
+    return chosen
 
 
 def build_worklist(

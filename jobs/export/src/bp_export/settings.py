@@ -4,26 +4,21 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from bp_dataset.decision import default_dataset_id
 from bp_dataset.features import Tier
+from bp_dataset.settings import DatasetStageSettings
 from bp_dataset.video import CODEC_NAMES
 from bp_sdk.errors import PathError
-from bp_sdk.ids import Identifier, is_valid_id
 from bp_sdk.settings import JobSettings
 from bp_sdk.storage import check_path
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 
-class ExportSettings(JobSettings):
+class ExportSettings(DatasetStageSettings):
     """``bp-export`` configuration (environment only)."""
 
     stage_name: ClassVar[str] = "export"
     infra_fields: ClassVar[frozenset[str]] = JobSettings.infra_fields | {"export_workers"}
 
-    export_dataset_id: Identifier | None = Field(
-        default=None,
-        description="Dataset id (folder under datasets/). Default: <SCENE_ID>-<RUN_ID>, or the spec file's name when EXPORT_SPEC is set.",
-    )
     export_spec: str | None = Field(
         default=None,
         description="Storage key of a dataset spec JSON (bp.dataset_spec/v1) listing the {scene_id, run_id} sources to merge. Unset: the one SCENE_ID/RUN_ID run.",
@@ -93,18 +88,14 @@ class ExportSettings(JobSettings):
             raise ValueError("must be the storage key of a .json file, e.g. specs/my_dataset.json")
         return value
 
-    def dataset_id(self) -> str:
-        """The dataset id this export commits under."""
-        if self.export_dataset_id:
-            return self.export_dataset_id
-        if self.export_spec:
-            stem = self.export_spec.rsplit("/", 1)[-1].removesuffix(".json")
-            if not is_valid_id(stem):
-                raise ValueError(
-                    f"EXPORT_SPEC file name {stem!r} is not a valid dataset id; set EXPORT_DATASET_ID"
-                )
-            return stem
-        return default_dataset_id(self.scene_id, self.run_id)
+    @model_validator(mode="after")
+    def _spec_needs_id(self) -> ExportSettings:
+        if self.export_spec and not self.dataset_id:
+            raise ValueError(
+                "EXPORT_SPEC merges several runs into one dataset: set DATASET_ID too, "
+                "so export, gate and deliver find the same dataset"
+            )
+        return self
 
     def codec_name(self) -> str:
         """The codec name LeRobot records in the video info block (e.g. av1)."""

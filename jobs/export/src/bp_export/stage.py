@@ -92,7 +92,7 @@ class ExportStage(Stage[ExportSettings]):
 
     def unit(self, settings: ExportSettings) -> Unit:
         """``datasets/<dataset_id>/export``."""
-        return Unit(settings.scene_id, settings.run_id, self.name, dataset=settings.dataset_id())
+        return Unit(settings.scene_id, settings.run_id, self.name, dataset=settings.dataset())
 
     def inputs(self, settings: ExportSettings, storage: Storage) -> dict[str, str]:
         """Digests of every source's committed episodes shards and assembly (and the spec)."""
@@ -123,7 +123,7 @@ class ExportStage(Stage[ExportSettings]):
         chosen, excluded = select(cands, tier, s.export_valid_fraction)
         ctx.log.info(
             "export %s: %d sources, %d episodes found, %d selected for tier %s (%d excluded)",
-            s.dataset_id(),
+            s.dataset(),
             len(sources),
             len(cands),
             len(chosen),
@@ -143,7 +143,7 @@ class ExportStage(Stage[ExportSettings]):
         me = resource.getrusage(resource.RUSAGE_SELF)
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # the encoders, waited for by now
         summary = {
-            "dataset_id": s.dataset_id(),
+            "dataset_id": s.dataset(),
             "tier": tier,
             "episodes": written.episodes,
             "frames": written.frames,
@@ -196,7 +196,7 @@ class ExportStage(Stage[ExportSettings]):
             pix_fmt=PIX_FMT,
         )
         return WriterConfig(
-            dataset_id=s.dataset_id(),
+            dataset_id=s.dataset(),
             recording=rec,
             features=features(rec, params.codec_name, PIX_FMT),
             video=params,

@@ -73,11 +73,11 @@ class GateStage(Stage[GateSettings]):
 
     def unit(self, settings: GateSettings) -> Unit:
         """``datasets/<dataset_id>/gate``."""
-        return Unit(settings.scene_id, settings.run_id, self.name, dataset=settings.dataset_id())
+        return Unit(settings.scene_id, settings.run_id, self.name, dataset=settings.dataset())
 
     def inputs(self, settings: GateSettings, storage: Storage) -> dict[str, str]:
         """The committed export (its outputs digest) and the threshold config's digest."""
-        self._export = require_unit(storage, dataset_unit(settings.dataset_id(), EXPORT_STAGE))
+        self._export = require_unit(storage, dataset_unit(settings.dataset(), EXPORT_STAGE))
         self._config = load_config(settings.gate_config, storage)
         return {"export": self._export.record.outputs_digest, "config": self._config.digest}
 
@@ -124,10 +124,10 @@ class GateStage(Stage[GateSettings]):
         checks += threshold_checks(metrics, cfg.config.thresholds)
         failed = [c.name for c in checks if not c.passed]
         decision = GateDecision(
-            dataset_id=s.dataset_id(),
+            dataset_id=s.dataset(),
             dataset_digest=verified.report.dataset_digest,
             export=ExportRef(
-                commit=dataset_unit(s.dataset_id(), EXPORT_STAGE).commit_path,
+                commit=dataset_unit(s.dataset(), EXPORT_STAGE).commit_path,
                 attempt_dir=export.record.attempt_dir,
                 dataset_root=export.record.attempt_dir,
                 outputs_digest=export.record.outputs_digest,
@@ -143,17 +143,21 @@ class GateStage(Stage[GateSettings]):
             ctx.log.warning(
                 "gate FAILED for dataset %s: %s (delivery is blocked unless an approval covers "
                 "every failed threshold check; integrity failures need a new export)",
-                s.dataset_id(),
+                s.dataset(),
                 ", ".join(failed),
-                extra={"fields": {"failed": failed, "passed": False}},
+                extra={"fields": {"event": "gate_decided", "failed": failed, "passed": False}},
             )
         else:
-            ctx.log.info("gate passed for dataset %s", s.dataset_id())
+            ctx.log.info(
+                "gate passed for dataset %s",
+                s.dataset(),
+                extra={"fields": {"event": "gate_decided", "failed": [], "passed": True}},
+            )
         return StageResult(
             summary={
                 "passed": not failed,
                 "failed": failed,
-                "dataset_id": s.dataset_id(),
+                "dataset_id": s.dataset(),
                 "dataset_digest": decision.dataset_digest,
                 "config_version": cfg.config.version,
                 "metrics": {name: getattr(metrics, name) for name, _f, _o in THRESHOLDS},

@@ -63,11 +63,17 @@ def join(*parts: str) -> str:
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """One stored object: its key relative to the root, size and last update."""
+    """One stored object: its key relative to the root, size and last update.
+
+    ``generation`` changes whenever the object is replaced (GCS's object generation;
+    locally the file's modification time in nanoseconds): compare-and-swap writes
+    (:meth:`Storage.replace_if_generation`) name the generation they expect.
+    """
 
     path: str
     size: int
     updated: datetime
+    generation: int | None = None
 
 
 class Storage(ABC):
@@ -94,6 +100,16 @@ class Storage(ABC):
     @abstractmethod
     def create_if_absent(self, path: str, data: bytes) -> None:
         """Write only if no object exists; :class:`PreconditionFailed` otherwise."""
+
+    @abstractmethod
+    def replace_if_generation(self, path: str, data: bytes, generation: int) -> int:
+        """Write only if the object's generation is ``generation`` (0: only if absent);
+        return the new generation; :class:`PreconditionFailed` otherwise."""
+
+    @abstractmethod
+    def delete_if_generation(self, path: str, generation: int) -> None:
+        """Delete only if the object's generation is ``generation``;
+        :class:`PreconditionFailed` otherwise (also when it is missing)."""
 
     @abstractmethod
     def stat(self, path: str) -> ObjectInfo | None:

@@ -49,7 +49,7 @@ def _mapped(path: str) -> Iterator[None]:
     except gexc.NotFound:
         raise NotFoundError(f"not found in storage: {path}") from None
     except gexc.PreconditionFailed:
-        raise PreconditionFailed(f"already exists: {path}") from None
+        raise PreconditionFailed(f"precondition failed (exists or changed): {path}") from None
     except (gexc.Forbidden, gexc.Unauthorized) as exc:
         raise PermanentError(
             f"storage access denied for {path}: {type(exc).__name__}",
@@ -117,13 +117,36 @@ class GCSStorage(Storage):
         with _mapped(path):
             self._blob(path).upload_from_string(data, if_generation_match=0, timeout=TIMEOUT_S)
 
+    def replace_if_generation(self, path: str, data: bytes, generation: int) -> int:
+        """Single-request upload with ``if_generation_match``; the new generation."""
+        if len(data) > _SINGLE_REQUEST_MAX:
+            raise ValueError("replace_if_generation is for small records (single-request uploads)")
+        blob = self._blob(path)
+        with _mapped(path):
+            blob.upload_from_string(data, if_generation_match=generation, timeout=TIMEOUT_S)
+        return int(blob.generation or 0)
+
+    def delete_if_generation(self, path: str, generation: int) -> None:
+        """Delete with ``if_generation_match`` (a missing blob fails the precondition too).
+
+        The generation is also compared before the call: GCS enforces the precondition
+        itself, emulators may not."""
+        current = self.stat(path)
+        if current is None or current.generation != generation:
+            raise PreconditionFailed(f"{path}: not at generation {generation}")
+        try:
+            with _mapped(path):
+                self._blob(path).delete(if_generation_match=generation, timeout=TIMEOUT_S)
+        except NotFoundError:
+            raise PreconditionFailed(f"{path}: missing, not at generation {generation}") from None
+
     def stat(self, path: str) -> ObjectInfo | None:
         """Blob metadata, or None."""
         with _mapped(path):
             blob = self._bucket.get_blob(self._key(path), timeout=TIMEOUT_S)
         if blob is None:
             return None
-        return ObjectInfo(path, int(blob.size or 0), blob.updated)
+        return ObjectInfo(path, int(blob.size or 0), blob.updated, blob.generation)
 
     def list(self, prefix: str = "", *, include_temporary: bool = False) -> Iterator[ObjectInfo]:
         """List blobs under the prefix (pages are fetched lazily)."""
@@ -134,7 +157,7 @@ class GCSStorage(Storage):
         with _mapped(prefix or "/"):
             blobs = list(self.client.list_blobs(self.bucket_name, prefix=full, timeout=TIMEOUT_S))
         for blob in sorted(blobs, key=lambda b: b.name):
-            yield ObjectInfo(blob.name[cut:], int(blob.size or 0), blob.updated)
+            yield ObjectInfo(blob.name[cut:], int(blob.size or 0), blob.updated, blob.generation)
 
     def delete(self, path: str) -> None:
         """Delete the blob; a missing one is fine."""

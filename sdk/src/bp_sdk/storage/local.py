@@ -8,6 +8,7 @@ exists, so exactly one writer wins.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
 from collections.abc import Iterator
@@ -118,8 +119,56 @@ class LocalStorage(Storage):
                 raise PreconditionFailed(f"already exists: {path}") from None
         _fsync_dir(full.parent)
 
+    @contextlib.contextmanager
+    def _folder_lock(self, path: str) -> Iterator[Path]:
+        """An exclusive lock on the object's folder (compare-and-swap writers take it)."""
+        full = self._resolve(path)
+        try:
+            full.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise PathError(
+                f"refused storage path {path!r}: a parent of it is an object, not a folder"
+            ) from None
+        fd = os.open(full.parent, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield full
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _generation(self, full: Path) -> int:
+        try:
+            return full.stat().st_mtime_ns if full.is_file() else 0
+        except (FileNotFoundError, NotADirectoryError):
+            return 0
+
+    def replace_if_generation(self, path: str, data: bytes, generation: int) -> int:
+        """Compare the file's generation (mtime in ns) and replace it, under a folder lock."""
+        with self._folder_lock(path) as full:
+            current = self._generation(full)
+            if current != generation:
+                raise PreconditionFailed(
+                    f"{path}: generation is {current}, not the expected {generation}"
+                )
+            self.write_bytes(path, data)
+            new = self._generation(full)
+            if new <= current:  # a coarse clock must still give a new generation
+                new = current + 1
+                os.utime(full, ns=(new, new))
+            return new
+
+    def delete_if_generation(self, path: str, generation: int) -> None:
+        """Delete the file if its generation is the expected one, under a folder lock."""
+        with self._folder_lock(path) as full:
+            current = self._generation(full)
+            if current == 0 or current != generation:
+                raise PreconditionFailed(
+                    f"{path}: generation is {current}, not the expected {generation}"
+                )
+            full.unlink()
+
     def stat(self, path: str) -> ObjectInfo | None:
-        """Size and mtime of the file."""
+        """Size, mtime and generation of the file."""
         full = self._resolve(path)
         try:
             st = full.stat()
@@ -127,7 +176,9 @@ class LocalStorage(Storage):
             return None
         if not full.is_file():
             return None
-        return ObjectInfo(path, st.st_size, datetime.fromtimestamp(st.st_mtime, tz=UTC))
+        return ObjectInfo(
+            path, st.st_size, datetime.fromtimestamp(st.st_mtime, tz=UTC), st.st_mtime_ns
+        )
 
     def list(self, prefix: str = "", *, include_temporary: bool = False) -> Iterator[ObjectInfo]:
         """Walk the folder that holds ``prefix`` and yield matching files in key order."""
@@ -148,7 +199,12 @@ class LocalStorage(Storage):
                 if key.startswith(prefix):
                     st = full.stat()
                     found.append(
-                        ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, tz=UTC))
+                        ObjectInfo(
+                            key,
+                            st.st_size,
+                            datetime.fromtimestamp(st.st_mtime, tz=UTC),
+                            st.st_mtime_ns,
+                        )
                     )
         yield from sorted(found, key=lambda i: i.path)
 

@@ -1,0 +1,1 @@
+"""The report job (see jobs/report)."""
