@@ -24,7 +24,7 @@ bash scripts/infra_tools_env.sh
 if [ "${BP_DOCKER_TESTS:-1}" != 0 ]; then
   echo "== Docker engine and job images (scripts/build_images.sh)" >&2
   if bash scripts/docker_engine.sh || [ -n "${CI:-}" ]; then
-    read -r -a images <<<"${BP_DOCKER_JOBS:-ingest simready assemble variations tasks episodes export gate deliver episodes-gpu}"
+    read -r -a images <<<"${BP_DOCKER_JOBS:-ingest simready assemble variations tasks episodes export gate deliver report episodes-gpu}"
     [ "${images[*]}" != all ] || images=()
     bash scripts/build_images.sh "${images[@]}"
     [ "${#images[@]}" -gt 0 ] || mapfile -t images < <(bash scripts/build_images.sh --list)

@@ -154,3 +154,14 @@ def exported_full(episodes_store_full: Any) -> Any:
     from tests.datasets import export_dataset
 
     return export_dataset(episodes_store_full.storage, episodes_store_full.run, "kitchen-full")
+
+
+def config_markers_only(storage: Storage) -> list[str]:
+    """Every key in ``storage`` that is not a ConfigError failure marker (a job with invalid
+    settings writes nothing else: it exits 2 before any work, leaving only that marker)."""
+    others = []
+    for info in storage.list(""):
+        if info.path.endswith("/_FAILURE.json") and b'"error_type": "ConfigError"' in storage.read_bytes(info.path):
+            continue
+        others.append(info.path)
+    return others

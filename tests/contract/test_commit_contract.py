@@ -490,7 +490,8 @@ def test_run_stage_retry_after_transient_failure_commits(scene_input: Storage) -
 
 
 def test_run_stage_permanent_failure_is_not_retried(scene_input: Storage) -> None:
-    """An InputError exits 3 with a permanent marker; the same inputs then stop at once (exit 3)."""
+    """An InputError exits 3 with a permanent marker; the same inputs then stop at once (exit 3,
+    no work), recording the same reason in the retry's own attempt."""
     storage, stage, unit = scene_input, EchoStage(fail=_input_error()), Unit(SCENE, RUN, "echo")
     assert run_stage(stage, environ=_env(storage, "exec1")) == ExitCode.PERMANENT
     marker = FailureMarker.model_validate_json(storage.read_bytes(unit.failure_path("exec1-a0")))
@@ -498,7 +499,9 @@ def test_run_stage_permanent_failure_is_not_retried(scene_input: Storage) -> Non
     assert marker.problems == ["objects[0]: bad size"]
     assert run_stage(stage, environ=_env(storage, "exec2")) == ExitCode.PERMANENT
     assert stage.runs == 1
-    assert [m.attempt_id for m in list_markers(storage, unit)] == ["exec1-a0"]
+    markers = list_markers(storage, unit)
+    assert [m.attempt_id for m in markers] == ["exec1-a0", "exec2-a0"]  # the retry's own marker
+    assert markers[1].message == markers[0].message and markers[1].permanent
     assert read_committed(storage, SCENE, RUN, "echo") is None
 
 

@@ -62,3 +62,19 @@ def bp(*args: str, cwd: Path, timeout: float = 1800, settings: dict[str, str] | 
         argv, capture_output=True, text=True, timeout=timeout, check=False, cwd=cwd, env=env
     )
     return Ran(proc.returncode, proc.stdout, proc.stderr)
+
+
+def broken_scene(folder: Path) -> Path:
+    """A scene folder whose blueprint ingest refuses permanently (an object of zero size)."""
+    folder.mkdir(parents=True)
+    blueprint = {
+        "schema_version": "1",
+        "name": folder.name,
+        "units": "m",
+        "up_axis": "z",
+        "objects": [
+            {"id": "a", "category": "mug", "size": [0, 1, 1], "pose": {"position": [0, 0, 0]}}
+        ],
+    }
+    (folder / "scene.json").write_text(json.dumps(blueprint))
+    return folder

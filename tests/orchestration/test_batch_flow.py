@@ -14,32 +14,9 @@ from bp_sdk.layout import LEASE
 from bp_sdk.storage import open_storage
 
 from tests.conftest import EXAMPLE_SCENES, EXAMPLES
-from tests.orchestration.support import SMALL, Ran, bp, put_loose_gate
+from tests.orchestration.support import SMALL, Ran, bp, broken_scene, put_loose_gate
 
 pytestmark = pytest.mark.slow
-
-
-def broken_scene(folder: Path) -> None:
-    """A blueprint ingest refuses (an object with a zero size)."""
-    folder.mkdir(parents=True)
-    (folder / "scene.json").write_text(
-        json.dumps(
-            {
-                "schema_version": "1",
-                "name": "broken",
-                "units": "m",
-                "up_axis": "z",
-                "objects": [
-                    {
-                        "id": "a",
-                        "category": "mug",
-                        "size": [0, 1, 1],
-                        "pose": {"position": [0, 0, 0]},
-                    }
-                ],
-            }
-        )
-    )
 
 
 def test_two_overlapping_batches_deliver_each_scene_once(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from bp_sdk.markers import FailureMarker
 from bp_sdk.storage import open_storage
 
 from tests.conftest import EXAMPLES
-from tests.orchestration.support import SMALL, bp, put_loose_gate
+from tests.orchestration.support import SMALL, bp, broken_scene, put_loose_gate
 
 HERE = Path(__file__).resolve().parent
 STAGES = [
@@ -105,26 +105,7 @@ def test_transient_failure_is_retried_and_the_run_completes(tmp_path: Path) -> N
 def test_permanent_failure_stops_the_run_with_the_markers_message(tmp_path: Path) -> None:
     """A broken blueprint fails ingest permanently: one summary with the problem and the next
     step, no traceback, exit 3, nothing downstream ran."""
-    scene = tmp_path / "broken"
-    scene.mkdir()
-    (scene / "scene.json").write_text(
-        json.dumps(
-            {
-                "schema_version": "1",
-                "name": "x",
-                "units": "m",
-                "up_axis": "z",
-                "objects": [
-                    {
-                        "id": "a",
-                        "category": "mug",
-                        "size": [0, 1, 1],
-                        "pose": {"position": [0, 0, 0]},
-                    }
-                ],
-            }
-        )
-    )
+    scene = broken_scene(tmp_path / "broken")
     root = tmp_path / "store"
     ran = bp("run", str(scene), "--storage", root.as_uri(), cwd=tmp_path)
     assert ran.code == 3, ran.err[-3000:]
@@ -149,9 +130,20 @@ def test_ctrl_c_stops_the_tasks_and_leaves_markers(tmp_path: Path) -> None:
     from tests.conftest import script
 
     root = tmp_path / "store"
-    argv = [script("bp"), "run", str(EXAMPLES / "kitchen_counter"), "--storage", root.as_uri(), "--until", "episodes", "--no-report"]
+    argv = [
+        script("bp"),
+        "run",
+        str(EXAMPLES / "kitchen_counter"),
+        "--storage",
+        root.as_uri(),
+        "--until",
+        "episodes",
+        "--no-report",
+    ]
     argv += [f"--set={k}={v}" for k, v in SMALL.items()]
-    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     seen = ""
     assert proc.stderr is not None
     for line in proc.stderr:
@@ -165,6 +157,11 @@ def test_ctrl_c_stops_the_tasks_and_leaves_markers(tmp_path: Path) -> None:
     assert proc.returncode == 130, seen + err
     assert "run the same command again to resume" in err
     (run,) = open_storage(root.as_uri()).list_dirs("scenes/kitchen_counter/runs/")
-    markers = [FailureMarker.model_validate_json(p.read_bytes()) for p in (root / "scenes" / "kitchen_counter" / "runs" / run / "episodes").rglob("_FAILURE.json")]
+    markers = [
+        FailureMarker.model_validate_json(p.read_bytes())
+        for p in (root / "scenes" / "kitchen_counter" / "runs" / run / "episodes").rglob(
+            "_FAILURE.json"
+        )
+    ]
     assert markers and all(m.error_type == "Terminated" for m in markers)
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]

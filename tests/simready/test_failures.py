@@ -14,7 +14,7 @@ from bp_sdk.layout import input_dir
 from bp_sdk.storage import Storage, join, open_storage
 from bp_simready.stage import SimreadyStage
 
-from tests.conftest import EXAMPLES, minimal_blueprint, put_scene
+from tests.conftest import EXAMPLES, config_markers_only, minimal_blueprint, put_scene
 from tests.simready._support import Chain, chain, run
 
 MUG_OBJ = (EXAMPLES / "kitchen_counter" / "meshes" / "mug.obj").read_bytes()
@@ -81,14 +81,16 @@ def test_implausible_masses_fail_with_every_object_and_check_named(storage: Stor
 
 
 def test_a_retry_of_the_implausible_scene_stops_at_once(storage: Storage) -> None:
-    """Running simready again for the same inputs finds the permanent marker and exits 3 without a new attempt."""
+    """Running simready again for the same inputs finds the permanent marker and exits 3
+    without doing the work again: its attempt holds only a marker repeating the reason."""
     c = chain(storage, "heavy", heavy_blueprint(), CLOUD_RUN_EXECUTION="e1")
     assert c.code == ExitCode.PERMANENT
     again = run(
         SimreadyStage(), storage, "heavy", CLOUD_RUN_EXECUTION="e1", CLOUD_RUN_TASK_ATTEMPT="1"
     )
     assert again == ExitCode.PERMANENT
-    only_marker(c)
+    keys = c.simready_keys()
+    assert [k.rsplit("/", 2)[-2] for k in keys] == ["e1-a0", "e1-a1"] and all(k.endswith("/_FAILURE.json") for k in keys)
 
 
 def test_tampered_mesh_is_a_permanent_error_naming_the_mesh(storage: Storage) -> None:
@@ -169,4 +171,4 @@ def test_bad_settings_are_a_configuration_error(storage: Storage) -> None:
         SimreadyStage(), storage, "s", SIMREADY_MAX_GRASP_KG="-1", SIMREADY_COACD_MAX_HULLS="0"
     )
     assert code == ExitCode.CONFIG
-    assert list(storage.list("")) == []
+    assert config_markers_only(storage) == []
