@@ -28,10 +28,13 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 
 
 def _load(uri: str, scene: str, run: str, res: int) -> dict[str, Any]:
+    from bp_contracts.assembly import Assembly  # noqa: PLC0415
+    from bp_contracts.simready import SimreadyManifest  # noqa: PLC0415
+    from bp_contracts.tasks import TaskSet  # noqa: PLC0415
+    from bp_contracts.variation import Variant  # noqa: PLC0415
     from bp_episodes.backend import MujocoBatch  # noqa: F401, PLC0415
     from bp_episodes.scene import handles  # noqa: PLC0415
     from bp_sdk.commit import require_committed  # noqa: PLC0415
-    from bp_sdk.schemas import Assembly, SimreadyManifest, TaskSet, Variant  # noqa: PLC0415
     from bp_sdk.storage import open_storage  # noqa: PLC0415
     from bp_sim.compose import compose_scene  # noqa: PLC0415
     from bp_sim.robots import get_robot  # noqa: PLC0415

@@ -230,9 +230,10 @@ context() {
                --format requirements-txt | sed -n 's#^\./##p')"
   for m in $members; do
     cp "$(member_wheel "$m")" "$ctx/wheels/"
-    # the first library member (not the SDK, not a job) is the shared middle tier
+    # the first library member (not the SDK, not the contracts every job uses, not a job)
+    # is the shared middle tier
     case "$m" in
-      sdk | jobs/*) ;;
+      sdk | contracts | jobs/*) ;;
       *) [ -n "$library" ] || library="$(sed -n 's/^name = "\(.*\)"/\1/p' "$m/pyproject.toml" | head -n 1)" ;;
     esac
   done

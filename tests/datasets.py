@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bp_contracts.simready import SimreadyManifest
+from bp_contracts.stages import RUN_STAGES, SHARDED_STAGES
+from bp_contracts.tasks import TaskSet
 from bp_sdk.commit import (
     AttemptRef,
     CommitRecord,
@@ -40,13 +43,12 @@ from bp_sdk.commit import (
 )
 from bp_sdk.layout import Unit
 from bp_sdk.runner import run_stage
-from bp_sdk.schemas import SimreadyManifest, TaskSet
 from bp_sdk.storage import Storage, open_storage
 
 from tests.conftest import EXAMPLES, job_env, put_scene
 
 SCENE = "kitchen_counter"
-UPSTREAM_STAGES = ("ingest", "simready", "assemble", "variations", "tasks")
+UPSTREAM_STAGES = tuple(s for s in RUN_STAGES if s not in SHARDED_STAGES)  # the stages before episodes
 Episode = tuple[dict[str, Any], dict[str, np.ndarray] | None]
 Transform = Callable[[dict[str, Any], dict[str, np.ndarray] | None], Episode | None]
 
@@ -90,8 +92,6 @@ def build_episodes_store(
     root: Path, tier: str, run: str = "r1", tasks: int = 2, resolution: int = 64
 ) -> EpisodesStore:
     """Real upstream stages and real episodes (1 variant, 1 episode per task) in ``root``."""
-    from bp_episodes.stage import EpisodesStage
-
     from tests.episodes.conftest import UPSTREAM
 
     root.mkdir(parents=True, exist_ok=True)
@@ -101,20 +101,7 @@ def build_episodes_store(
     for make in UPSTREAM:
         code = run_stage(make(), env)
         assert code == 0, f"{make.__name__} failed with exit code {code}"
-    chosen = squat_tasks(storage, run, tasks)
-    env = job_env(
-        storage,
-        SCENE,
-        run=run,
-        EPISODES_TASKS=",".join(chosen),
-        EPISODES_PER_TASK="1",
-        EPISODES_MAX_VARIANTS="1",
-        EPISODES_RESOLUTION=str(resolution),
-        EPISODES_MIN_SUCCESS_RATE="0",
-        EPISODES_TIER=tier,
-    )
-    code = run_stage(EpisodesStage(), env)
-    assert code == 0, f"episodes failed with exit code {code}"
+    record_episodes(storage, run, tier, tasks, resolution)
     failed = {
         eid: meta.get("failure_reason")
         for eid, (meta, _) in read_episodes(storage, SCENE, run)
@@ -122,6 +109,39 @@ def build_episodes_store(
     }
     assert not failed, f"the dataset fixtures need successful episodes; the expert failed: {failed}"
     return EpisodesStore(storage, root, SCENE, run, tier)
+
+
+def record_episodes(
+    storage: Storage, run: str, tier: str, tasks: int = 2, resolution: int = 64, **extra: str
+) -> None:
+    """Run the real episodes stage on a run whose upstream stages committed: the ``tasks``
+    squattest pick-and-place tasks of v0000, one episode each."""
+    from bp_episodes.stage import EpisodesStage
+
+    env = job_env(
+        storage,
+        SCENE,
+        run=run,
+        EPISODES_TASKS=",".join(squat_tasks(storage, run, tasks)),
+        EPISODES_PER_TASK="1",
+        EPISODES_MAX_VARIANTS="1",
+        EPISODES_RESOLUTION=str(resolution),
+        EPISODES_MIN_SUCCESS_RATE="0",
+        EPISODES_TIER=tier,
+        **extra,
+    )
+    code = run_stage(EpisodesStage(), env)
+    assert code == 0, f"episodes failed with exit code {code}"
+
+
+def copy_upstream(src: Storage, dst: Storage, run: str, scene: str = SCENE) -> None:
+    """Copy a scene's input and the committed upstream stages of ``run`` (ingest → tasks),
+    byte for byte, commit records included, into another storage root."""
+    keep = [f"scenes/{scene}/input/"]
+    keep += [f"scenes/{scene}/runs/{run}/{stage}/" for stage in UPSTREAM_STAGES]
+    for prefix in keep:
+        for info in src.list(prefix):
+            dst.write_bytes(info.path, src.read_bytes(info.path))
 
 
 def read_episodes(storage: Storage, scene: str, run: str) -> list[tuple[str, Episode]]:
@@ -179,6 +199,44 @@ def derive_run(
     """Copy run ``src_run`` to ``dst_run`` (committed again, record by record); each episode
     goes through ``transform(meta, arrays) -> (meta, arrays) | None`` (None drops it).
     Returns the episode ids written."""
+
+    def each(eid: str, episode: Episode) -> list[tuple[str, Episode]]:
+        out = transform(*episode) if transform else episode
+        return [] if out is None else [(eid, out)]
+
+    return _derive(storage, src_run, dst_run, each, scene)
+
+
+def derive_repeated_run(
+    storage: Storage,
+    src_run: str,
+    dst_run: str,
+    copies: int,
+    change: Callable[[dict[str, Any], dict[str, np.ndarray] | None, int], Episode],
+    scene: str = SCENE,
+) -> list[str]:
+    """Like :func:`derive_run`, but every episode is written ``copies`` times: copy ``k`` as
+    ``<id>-r<k>`` (copy 0 keeps its id) through ``change(meta, arrays, k)`` — the way tests
+    make repeated episodes of a task (identical ones: near-duplicates) without simulating."""
+
+    def each(eid: str, episode: Episode) -> list[tuple[str, Episode]]:
+        out = []
+        for k in range(copies):
+            new_id = eid if k == 0 else f"{eid}-r{k}"
+            meta, arrays = change(dict(episode[0]), episode[1], k)
+            out.append((new_id, ({**meta, "episode_id": new_id}, arrays)))
+        return out
+
+    return _derive(storage, src_run, dst_run, each, scene)
+
+
+def _derive(
+    storage: Storage,
+    src_run: str,
+    dst_run: str,
+    each: Callable[[str, Episode], list[tuple[str, Episode]]],
+    scene: str,
+) -> list[str]:
     for stage in UPSTREAM_STAGES:
         units = read_committed(storage, scene, src_run, stage)
         if not units:
@@ -195,19 +253,17 @@ def derive_run(
     writer = OutputWriter(storage, unit, "derived-a0")
     written = []
     for eid, episode in read_episodes(storage, scene, src_run):
-        out = transform(*episode) if transform else episode
-        if out is None:
-            continue
-        new_meta, new_arrays = out
-        if new_arrays is not None:
-            buf = io.BytesIO()
-            savez: Any = np.savez_compressed
-            savez(buf, **new_arrays)
-            writer.write_bytes(f"episodes/{eid}.npz", buf.getvalue())
-            new_meta = {**new_meta, "data_file": f"episodes/{eid}.npz", "kept": True}
-        # plain json.dumps: a test may put NaN in a metric on purpose
-        writer.write_bytes(f"episodes/{eid}.json", json.dumps(new_meta, indent=2).encode())
-        written.append(eid)
+        for new_id, (new_meta, new_arrays) in each(eid, episode):
+            meta = new_meta
+            if new_arrays is not None:
+                buf = io.BytesIO()
+                savez: Any = np.savez_compressed
+                savez(buf, **new_arrays)
+                writer.write_bytes(f"episodes/{new_id}.npz", buf.getvalue())
+                meta = {**new_meta, "data_file": f"episodes/{new_id}.npz", "kept": True}
+            # plain json.dumps: a test may put NaN in a metric on purpose
+            writer.write_bytes(f"episodes/{new_id}.json", json.dumps(meta, indent=2).encode())
+            written.append(new_id)
     _commit(storage, unit, writer, shards[0].record, dst_run)
     return written
 

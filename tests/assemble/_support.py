@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from bp_assemble.stage import AssembleStage
+from bp_contracts.simready import SimreadyManifest
 from bp_sdk.commit import CommittedUnit, load_record, read_committed
 from bp_sdk.digest import sha256_bytes
 from bp_sdk.layout import Unit, run_dir
 from bp_sdk.markers import FailureMarker
 from bp_sdk.runner import Stage, StageContext, StageResult, run_stage
-from bp_sdk.schemas import SimreadyManifest
 from bp_sdk.settings import JobSettings
 from bp_sdk.storage import Storage
+from bp_sdk.storage.local import LocalStorage
 
 from tests.conftest import job_env
 
@@ -91,6 +93,16 @@ class Outcome:
             path = dest / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(unit.read_bytes(name))
+        return dest
+
+    def folder(self) -> Path:
+        """The committed attempt folder on disk, in place (file:// storage only)."""
+        assert isinstance(self.storage, LocalStorage), "in-place access needs file:// storage"
+        return self.storage.root / self.committed().record.attempt_dir
+
+    def download(self, dest: Path) -> Path:
+        """Copy the committed attempt folder alone to ``dest``, byte for byte, as a lab would."""
+        shutil.copytree(self.folder(), dest)
         return dest
 
     def is_committed(self) -> bool:

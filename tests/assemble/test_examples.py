@@ -10,8 +10,8 @@ from pathlib import Path
 import mujoco
 import numpy as np
 import pytest
+from bp_contracts.assembly import Assembly, StabilityReport
 from bp_sdk.commit import require_committed
-from bp_sdk.schemas import Assembly, StabilityReport
 from bp_sim.compose import part_body
 from bp_sim.loader import load_scene_xml
 from bp_sim.robots import get_robot
@@ -22,16 +22,21 @@ from tests.assemble.conftest import Assembled
 from tests.conftest import EXAMPLE_SCENES
 
 OUTPUTS = {"scene.xml", "scene.usda", "assembly.json", "stability.json", "preview.png"}
+ROBOT_FILES = {
+    *get_robot("franka_panda").build().assets,
+    "robot_assets/LICENSE",
+    "robot_assets/franka_panda.usdc",
+}
 
 
 @pytest.mark.parametrize("scene", EXAMPLE_SCENES)
 def test_example_commits_every_output(scene: str, assembled: dict[str, Assembled]) -> None:
-    """Exit 0 and a commit record listing the MJCF, its meshes, the USD, assembly, stability and preview."""
+    """Exit 0 and a commit record listing the MJCF, its object and robot meshes, the USD (+ robot layer), assembly, stability, preview."""
     a = assembled[scene]
     assert a.first.code == 0, a.first.failure_text()
     files = set(a.first.committed().record.files)
     meshes = {f"meshes/{m.removeprefix('meshes/')}" for m in a.example.meshes}
-    assert files == OUTPUTS | meshes
+    assert files == OUTPUTS | meshes | ROBOT_FILES
 
 
 @pytest.mark.parametrize("scene", EXAMPLE_SCENES)
@@ -55,10 +60,10 @@ def test_example_is_stable_within_bounds(scene: str, assembled: dict[str, Assemb
 def test_mjcf_loads_from_the_written_files(
     scene: str, assembled: dict[str, Assembled], tmp_path: Path
 ) -> None:
-    """The downloaded scene.xml (+ meshes/) compiles in MuJoCo with the robot's assets, with every object and the home key."""
+    """scene.xml rebuilt from the commit record's files (verified) compiles with bp_sim's loader: every object, the home key."""
     a = assembled[scene]
     folder = a.first.export(tmp_path / scene)
-    model = load_scene_xml(folder / "scene.xml", "franka_panda")
+    model = load_scene_xml(folder / "scene.xml")
     for obj in a.example.simready.objects:
         assert model.body(obj.id).mass[0] == pytest.approx(
             obj.inertia.mass_kg, rel=1e-5
@@ -69,14 +74,16 @@ def test_mjcf_loads_from_the_written_files(
     assert model.nu == 8 and {model.camera(i).name for i in range(model.ncam)} == {"scene", "wrist"}
 
 
-def test_mjcf_names_the_robot_meshes_under_the_placeholder(
-    assembled: dict[str, Assembled], tmp_path: Path
+def test_mjcf_names_its_meshes_under_meshes_and_robot_assets(
+    assembled: dict[str, Assembled],
 ) -> None:
-    """Robot meshes are referenced under robot_assets/ (documented placeholder); nothing points outside the folder."""
-    text = assembled["kitchen_counter"].first.committed().read_bytes("scene.xml").decode()
+    """Object meshes are named under meshes/, the robot's under robot_assets/, each a committed file."""
+    unit = assembled["kitchen_counter"].first.committed()
+    text = unit.read_bytes("scene.xml").decode()
     files = [part.split('"', 1)[0] for part in text.split('file="')[1:]]
     assert files and all(f.startswith(("robot_assets/", "meshes/")) for f in files)
     assert "meshes/mug_blue_hull.obj" in files
+    assert set(files) <= set(unit.record.files)
 
 
 def _expected_rigid_bodies(a: Assembled) -> int:
@@ -188,6 +195,8 @@ def test_assembly_records_how_the_scene_was_built(assembled: dict[str, Assembled
         "preview": "preview.png",
         "stability": "stability.json",
         "meshes": "meshes/",
+        "robot_assets": "robot_assets/",
+        "robot_usd": "robot_assets/franka_panda.usdc",
     }
     simready = require_committed(a.first.storage, "kitchen_counter", "r1", "simready")
     assert assembly.simready_sha256 == simready.record.files["simready_manifest.json"].sha256

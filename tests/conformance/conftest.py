@@ -89,11 +89,12 @@ def _find_run(root: Path, scene: str) -> str:
 def _record_episodes(root: Path) -> EpisodeStore:
     """Run the real stages for two squat pick-and-place tasks of kitchen_counter."""
     from bp_assemble.stage import AssembleStage
+    from bp_contracts.simready import SimreadyManifest
+    from bp_contracts.tasks import TaskSet
     from bp_episodes.stage import EpisodesStage
     from bp_ingest.stage import IngestStage
     from bp_sdk.commit import require_committed
     from bp_sdk.runner import Stage, run_stage
-    from bp_sdk.schemas import SimreadyManifest, TaskSet
     from bp_sdk.storage import open_storage
     from bp_simready.stage import SimreadyStage
     from bp_tasks.stage import TasksStage
@@ -163,3 +164,109 @@ def official_dataset(
     result = harness.write_official(episode_store.root, out, episode_store.scene, episode_store.run)
     assert result.ok, f"the official writer failed:\n{result.explain()}\n{result.stderr_tail}"
     return out, result.summary
+
+
+# ----------------------------------------------------------------------------------------
+# A multi-scene, multi-variant tier-full store: kitchen_counter and office_desk (different
+# object counts), variants v0000 (nominal) and v0001 (with distractors), 2 episodes per
+# (variant, task) at 64². Set BP_CONFORMANCE_MULTI_STORE to a store made by this fixture
+# (``specs/multi.json`` inside) to reuse it.
+# ----------------------------------------------------------------------------------------
+MULTI_ENV = "BP_CONFORMANCE_MULTI_STORE"
+MULTI_SCENES = ("kitchen_counter", "office_desk")
+MULTI_SPEC = "specs/multi.json"
+
+
+@dataclass(frozen=True)
+class MultiStore:
+    """A ``file://`` store with committed tier-full episodes of several scene runs and a
+    dataset spec (``spec``, a storage key) listing them."""
+
+    root: Path
+    sources: tuple[tuple[str, str], ...]
+    spec: str = MULTI_SPEC
+
+    def linked_copy(self, dest: Path) -> MultiStore:
+        """A hard-linked copy of the scenes and the spec (the original stays untouched)."""
+        for scene, _run in self.sources:
+            shutil.copytree(
+                self.root / "scenes" / scene, dest / "scenes" / scene, copy_function=os.link
+            )
+        (dest / self.spec).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.root / self.spec, dest / self.spec)
+        return MultiStore(dest, self.sources, self.spec)
+
+
+def _tasks_for_both_variants(storage: Any, scene: str) -> list[str]:
+    """Pick-and-place tasks covering v0000 and v0001: one task with a target in both if the
+    scene has one, else the squattest task of each variant."""
+    from bp_contracts.simready import SimreadyManifest
+    from bp_contracts.tasks import TaskSet
+    from bp_sdk.commit import require_committed
+
+    tasks = require_committed(storage, scene, "r1", "tasks").read_model("tasks.json", TaskSet)
+    sr = require_committed(storage, scene, "r1", "simready").read_model(
+        "simready_manifest.json", SimreadyManifest
+    )
+    height = {o.id: o.size_m[2] for o in sr.objects}
+    picks = sorted(
+        (t for t in tasks.tasks if t.kind == "pick_place"),
+        key=lambda t: (height.get(t.object, 1.0), t.task_id),
+    )
+    both = [t for t in picks if {"v0000", "v0001"} <= set(t.targets)]
+    if both:
+        return [both[0].task_id]
+    chosen = []
+    for vid in ("v0000", "v0001"):
+        for t in picks:
+            if vid in t.targets:
+                chosen.append(t.task_id)
+                break
+    return sorted(set(chosen))
+
+
+def _record_multi(root: Path) -> MultiStore:
+    from bp_episodes.stage import EpisodesStage
+    from bp_sdk.runner import run_stage
+    from bp_sdk.storage import open_storage
+
+    from tests.conftest import EXAMPLES, job_env, put_scene
+    from tests.episodes.conftest import UPSTREAM
+
+    storage = open_storage(root.as_uri())
+    for scene in MULTI_SCENES:
+        put_scene(storage, scene, EXAMPLES / scene)
+        env = job_env(storage, scene, VARIATIONS_COUNT="2")
+        for make in UPSTREAM:
+            assert run_stage(make(), env) == 0, f"{scene}: {make.__name__} failed"
+        env = job_env(
+            storage,
+            scene,
+            EPISODES_TASKS=",".join(_tasks_for_both_variants(storage, scene)),
+            EPISODES_PER_TASK="2",
+            EPISODES_MAX_VARIANTS="2",
+            EPISODES_RESOLUTION="64",
+            EPISODES_FPS="20",
+            EPISODES_TIER="full",
+            EPISODES_MIN_SUCCESS_RATE="0",
+            CLOUD_RUN_EXECUTION="conformance",
+        )
+        assert run_stage(EpisodesStage(), env) == 0, f"{scene}: the episodes stage failed"
+    sources = tuple((scene, "r1") for scene in MULTI_SCENES)
+    spec = {
+        "schema": "bp.dataset_spec/v1",
+        "sources": [{"scene_id": s, "run_id": r} for s, r in sources],
+        "tier": "full",
+        "description": "conformance: two scenes, two variants each",
+    }
+    storage.write_bytes(MULTI_SPEC, json.dumps(spec).encode())
+    return MultiStore(root, sources)
+
+
+@pytest.fixture(scope="session")
+def multi_store(tmp_path_factory: pytest.TempPathFactory) -> MultiStore:
+    """The multi-scene store: ``$BP_CONFORMANCE_MULTI_STORE`` if set, else recorded now."""
+    given = os.environ.get(MULTI_ENV)
+    if given:
+        return MultiStore(Path(given).resolve(), tuple((s, "r1") for s in MULTI_SCENES))
+    return _record_multi(tmp_path_factory.mktemp("conformance-multi"))

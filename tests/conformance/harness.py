@@ -146,6 +146,13 @@ def check_robomimic(
     return run_json(HERE / "check_robomimic.py", args, timeout_s)
 
 
+def check_loaders(root: Path, lerobot_batches: int = 6, timeout_s: float = 1800) -> CheckResult:
+    """Shuffled training batches over every split with robomimic's and LeRobot's loaders
+    (see check_loaders.py)."""
+    args = ["--root", str(root), "--lerobot-batches", str(lerobot_batches)]
+    return run_json(HERE / "check_loaders.py", args, timeout_s)
+
+
 def write_official(
     store: Path,
     out: Path,

@@ -11,10 +11,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from bp_contracts.simready import SimreadyManifest
+from bp_contracts.stages import RUN_STAGES, SHARDED_STAGES
+from bp_contracts.tasks import TaskSet
 from bp_sdk.commit import CommitRecord, read_committed, require_committed
 from bp_sdk.layout import Unit
 from bp_sdk.markers import list_markers
-from bp_sdk.schemas import SimreadyManifest, TaskSet
 from bp_sdk.storage import Storage, open_storage
 
 from tests.conftest import EXAMPLES, job_env, put_scene, script
@@ -30,7 +32,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 SCENE = "kitchen_counter"
 RUN = "r1"
-UPSTREAM = ["ingest", "simready", "assemble", "variations", "tasks"]
+UPSTREAM = [s for s in RUN_STAGES if s not in SHARDED_STAGES]  # the stages before episodes
 SMALL = {
     "VARIATIONS_COUNT": "1",
     "EPISODES_PER_TASK": "1",

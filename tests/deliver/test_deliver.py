@@ -11,25 +11,19 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
-from bp_dataset.approval import Approval, Identity, create_approval
+from bp_dataset.approval import Identity
 from bp_dataset.decision import dataset_unit
-from bp_dataset.delivery import DELIVERY_RECORD, DeliveryRecord
+from bp_dataset.delivery import DELIVERY_RECORD, NOT_DATASET_FILES, DeliveryRecord
 from bp_deliver.stage import DeliverStage
 from bp_sdk.commit import load_record
 from bp_sdk.storage import Storage, open_storage
 
 from tests.datasets import ExportedDataset
+from tests.deliver.helpers import approve, delivered
 from tests.gate.helpers import BYPASS_ENV, Store, bp
 
 pytestmark = pytest.mark.slow  # the fixtures export real datasets (once per session)
 
-REASON = "Single-variant pilot agreed with the customer in SOW 14; coverage reviewed by ops"
-ALICE = Identity(
-    principal="alice@example.com",
-    kind="user",
-    authenticated=True,
-    source="test: as Google would report",
-)
 PROD = {
     "PIPELINE_ENV": "production",
     "GOOGLE_CLOUD_PROJECT": "bp-test",
@@ -44,33 +38,6 @@ def failed(exported_core: ExportedDataset, tmp_path: Path) -> Store:
     code, decision = store.gate()
     assert code == 0 and decision is not None and not decision.passed
     return store
-
-
-def approve(
-    store: Store,
-    who: Identity = ALICE,
-    checks: list[str] | None = None,
-    now: datetime | None = None,
-    days: int = 7,
-) -> Approval:
-    """An approval of every failed check (or ``checks``) as ``who``."""
-    decision = store.decision()
-    assert decision is not None
-    return create_approval(
-        store.storage,
-        store.dataset_id,
-        checks or decision.failed,
-        REASON,
-        who,
-        timedelta(days=days),
-        now=now,
-    )
-
-
-def delivered(store: Store, customer: str = "internal") -> DeliveryRecord | None:
-    """The delivery record, if one was written."""
-    path = store.delivery_dir(customer) / DELIVERY_RECORD
-    return DeliveryRecord.model_validate_json(path.read_bytes()) if path.exists() else None
 
 
 def committed(store: Store) -> bool:
@@ -179,7 +146,7 @@ def test_passed_gate_delivers_to_another_root(
     record = DeliveryRecord.model_validate_json((dest / DELIVERY_RECORD).read_bytes())
     assert record.approval is None and record.gate.passed
     files = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
-    assert sorted(record.files) == [f for f in files if f != DELIVERY_RECORD]
+    assert sorted(record.files) == [f for f in files if f not in NOT_DATASET_FILES]
     assert bp("verify", str(dest)).exit_code == 0
 
 
@@ -250,7 +217,7 @@ def test_crash_mid_copy_leaves_no_delivery_record(
     exported_core: ExportedDataset, tmp_path: Path
 ) -> None:
     """A copy that dies after a few files leaves a partial copy without _DELIVERY.json and no
-    stage commit; a retry completes it."""
+    stage commit; a retry completes it and removes what an interrupted write left."""
     store = Store(exported_core, tmp_path / "store")
     store.gate(GATE_CONFIG=store.put_loose_config())
     dest = tmp_path / "dest"
@@ -259,7 +226,11 @@ def test_crash_mid_copy_leaves_no_delivery_record(
     assert code == 1
     assert any(dest.rglob("*")) and not (dest / DELIVERY_RECORD).exists()
     assert not committed(store)
+    leftover = dest / "meta" / ".bp-tmp-killed-rename"  # what a SIGKILL mid-rename leaves
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    leftover.write_bytes(b"half a file")
     assert store.deliver(DELIVER_DESTINATION=dest.as_uri()) == 0
+    assert not leftover.exists()
     assert (dest / DELIVERY_RECORD).exists() and bp("verify", str(dest)).exit_code == 0
 
 

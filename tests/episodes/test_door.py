@@ -8,13 +8,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+from bp_contracts.assembly import Assembly
+from bp_contracts.simready import SimObject, SimreadyManifest
+from bp_contracts.tasks import TaskSet, TaskSpec
+from bp_contracts.variation import Variant
 from bp_episodes.backend import MujocoBatch
 from bp_episodes.episode import RecordOptions, run_episode
 from bp_episodes.scene import SceneHandles, handles
 from bp_episodes.worklist import build_worklist
 from bp_sdk.commit import require_committed
 from bp_sdk.runner import run_stage
-from bp_sdk.schemas import Assembly, SimObject, SimreadyManifest, TaskSet, TaskSpec, Variant
 from bp_sdk.storage import Storage, open_storage
 from bp_sim.compose import compose_scene
 from bp_sim.robots import get_robot

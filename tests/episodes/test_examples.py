@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from bp_contracts.simready import SimreadyManifest
+from bp_contracts.tasks import TaskSet
 from bp_episodes.stage import EpisodesStage
 from bp_sdk.commit import read_committed, require_committed
 from bp_sdk.runner import run_stage
-from bp_sdk.schemas import SimreadyManifest, TaskSet
 
 from tests.conftest import EXAMPLE_SCENES, job_env
 from tests.episodes.conftest import prepare

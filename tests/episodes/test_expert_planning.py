@@ -9,6 +9,8 @@ from typing import Any
 import mujoco
 import numpy as np
 import pytest
+from bp_contracts.simready import SimObject
+from bp_contracts.tasks import Predicate, Region, TaskSpec
 from bp_episodes.expert import hand
 from bp_episodes.expert.base import Follower, ObjectState, Waypoint, World
 from bp_episodes.expert.door import CloseDoorExpert, OpenDoorExpert, hinge
@@ -17,7 +19,6 @@ from bp_episodes.expert.obstacles import Box, ceiling_over, floor_under, in_stri
 from bp_episodes.expert.pick_place import PickPlaceExpert
 from bp_episodes.expert.registry import EXPERTS
 from bp_episodes.expert.side_grasp import SIDE_HEIGHT
-from bp_sdk.schemas import Predicate, Region, SimObject, TaskSpec
 
 TABLE_TOP = 0.75
 

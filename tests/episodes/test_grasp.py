@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from bp_contracts.assembly import Assembly
+from bp_contracts.simready import SimreadyManifest
+from bp_contracts.tasks import TaskSet, in_region
+from bp_contracts.variation import Variant
 from bp_episodes.backend import MujocoBatch
 from bp_episodes.episode import RecordOptions, run_episode
-from bp_episodes.predicates import in_region
 from bp_episodes.scene import handles
 from bp_episodes.worklist import build_worklist
 from bp_sdk.commit import require_committed
-from bp_sdk.schemas import Assembly, SimreadyManifest, TaskSet, Variant
 from bp_sdk.storage import Storage
 from bp_sim.compose import compose_scene
 from bp_sim.robots import get_robot

@@ -10,13 +10,14 @@ import time
 
 import numpy as np
 import pytest
+from bp_contracts.simready import SimreadyManifest
+from bp_contracts.tasks import TaskSet
 from bp_episodes.stage import EpisodesStage
 from bp_sdk.commit import read_committed
 from bp_sdk.errors import ExitCode
 from bp_sdk.layout import Unit
 from bp_sdk.markers import list_markers
 from bp_sdk.runner import run_stage
-from bp_sdk.schemas import SimreadyManifest, TaskSet
 from bp_sdk.storage import Storage
 from PIL import Image
 

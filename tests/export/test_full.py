@@ -54,9 +54,11 @@ def test_lossless_streams_are_the_recording(exported_full: ExportedDataset) -> N
         "observation.segmentation.wrist",
         "observation.object_poses",
         "observation.contacts",
+        "observation.object_present",
     ]
     assert block.lossless_streams == want_streams
     recorded = {eid: arrays for eid, (_, arrays) in read_episodes(ds.storage, ds.scene, ds.run)}
+    metas = {eid: meta for eid, (meta, _) in read_episodes(ds.storage, ds.scene, ds.run)}
     for e in _episodes(ds):
         path = (
             ds.root
@@ -64,12 +66,26 @@ def test_lossless_streams_are_the_recording(exported_full: ExportedDataset) -> N
         )
         arrays = recorded[e["episode_id"]]
         assert arrays is not None
+        rows = [
+            block.objects.index(f"{ds.scene}/{o}")
+            for o in metas[e["episode_id"]]["movable_objects"]
+        ]
         with np.load(path, allow_pickle=False) as z:
             for stream in want_streams:
                 got = z[f"episode_{e['episode_index']:06d}/{stream}"]
+                assert got.shape[0] == e["length"]
+                if stream == "observation.object_present":  # derived: every recorded row present
+                    assert (
+                        got.dtype == np.uint8
+                        and got[:, rows].all()
+                        and got.sum() == len(rows) * e["length"]
+                    )
+                    continue
+                if stream in ("observation.object_poses", "observation.contacts"):
+                    assert got.shape[1] == len(block.objects)  # the dataset's fixed object list
+                    got = got[:, rows]
                 assert got.dtype == arrays[stream].dtype
                 np.testing.assert_array_equal(got, arrays[stream])
-                assert got.shape[0] == e["length"]
     assert not any(
         k.startswith("observation.depth") for k in info.features
     )  # never in video or parquet
@@ -105,3 +121,38 @@ def test_core_leaves_failures_out(episodes_store_core: EpisodesStore) -> None:
     assert [x["episode_id"] for x in quality["excluded"]] == [ids[0]]
     assert "tier core keeps successful episodes only" in quality["excluded"][0]["reason"]
     assert not (ds.root / "lossless").exists()
+
+
+def test_episodes_record_their_initial_state_depth_and_segmentation(
+    episodes_store_full: EpisodesStore,
+) -> None:
+    """Each episode JSON records its seeded initial state (equal to its first frame), how
+    depth is encoded, and what every segmentation id shows."""
+    st = episodes_store_full
+    for _eid, (meta, arrays) in read_episodes(st.storage, st.scene, st.run):
+        assert arrays is not None
+        init = meta["initial_state"]
+        assert isinstance(init["seed"], int) and init["seed"] != meta["seed"]
+        np.testing.assert_allclose(
+            arrays["observation.state"][0, :7], init["robot_qpos"], atol=1e-6
+        )
+        for i, oid in enumerate(meta["movable_objects"]):
+            np.testing.assert_allclose(
+                arrays["observation.object_poses"][0, i, :3],
+                init["objects"][oid]["position_m"],
+                atol=1e-6,
+            )
+        assert meta["depth"]["background_value"] == 0.0 and meta["depth"]["unit"] == "m"
+        far = meta["depth"]["far_m"]
+        for cam in meta["cameras"]:
+            d = arrays[f"observation.depth.{cam}"]
+            assert d[d > 0].max() < far and (d >= 0).all()
+        geoms = meta["segmentation"]["geoms"]
+        seg_ids = {
+            int(x)
+            for cam in meta["cameras"]
+            for x in np.unique(arrays[f"observation.segmentation.{cam}"])
+        }
+        assert seg_ids <= {-1, *range(len(geoms["name"]))}
+        assert set(meta["movable_objects"]) <= set(geoms["object"]) and "robot" in geoms["object"]
+        assert set(meta["object_categories"]) == set(meta["movable_objects"])

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from bp_contracts.episode import EpisodeRecord
 from bp_dataset.features import MEANING, Recording, features
 from bp_dataset.info import Info
-from bp_export.sources import EpisodeRecord
+from bp_export.sources import ExportEpisode
 
 FPS = 20
 RES = 16
@@ -109,6 +110,11 @@ def make_meta(
     }
 
 
+def record_of(episode_id: str, **fields: Any) -> EpisodeRecord:
+    """An episode record as the episodes stage writes it, with ``fields`` set on top."""
+    return EpisodeRecord.model_validate({**make_meta(episode_id, frames=10), **fields})
+
+
 def make_record(
     index: int,
     *,
@@ -121,11 +127,11 @@ def make_record(
     task_index: int = 0,
     tier: str = "core",
     **meta_kw: Any,
-) -> EpisodeRecord:
+) -> ExportEpisode:
     """A record whose ``arrays()`` returns real synthetic streams."""
     eid = meta_kw.pop("episode_id", f"v0000-pick_place_cube-{index:03d}")
     meta = make_meta(eid, frames=frames, success=success, onset=onset, tier=tier, **meta_kw)
-    return EpisodeRecord(
+    return ExportEpisode(
         dataset_index=index,
         scene_id=scene_id,
         run_id=run_id,
@@ -133,7 +139,7 @@ def make_record(
         task_index=task_index,
         instruction=str(meta["instruction"]),
         success=success,
-        meta=meta,
+        meta=EpisodeRecord.model_validate(meta),
         split=split,
         loader=lambda: make_arrays(frames, seed=index, tier=tier),
     )

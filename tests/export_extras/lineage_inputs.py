@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from bp_contracts.assembly import Assembly
+from bp_contracts.scene_manifest import SceneManifest
+from bp_contracts.stages import RUN_STAGES, SHARDED_STAGES
 from bp_export.lineage import SourceLineage
 from bp_sdk.commit import (
     AttemptRef,
@@ -17,7 +20,6 @@ from bp_sdk.commit import (
     outputs_digest,
 )
 from bp_sdk.layout import Unit
-from bp_sdk.schemas import Assembly, SceneManifest
 from bp_sdk.storage import Storage
 
 SECRET_URI = "file:///home/someone/private-bucket"
@@ -177,7 +179,7 @@ def export_code() -> dict[str, Any]:
     }
 
 
-UPSTREAM = ("ingest", "simready", "assemble", "variations", "tasks")
+UPSTREAM = tuple(s for s in RUN_STAGES if s not in SHARDED_STAGES)  # the stages before episodes
 
 
 def source_lineage(scene: str = "scene_a", run: str = "r-1", **kw: Any) -> SourceLineage:

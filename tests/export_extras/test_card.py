@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import re
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-import pytest
 from bp_dataset.features import ACTION_NAMES, STATE_NAMES, VELOCITY_NAMES
+from bp_dataset.info import DepthEncoding, SegmentationEncoding
 from bp_export.card import render_card
-from bp_export.lineage import build_lineage
+from bp_export.card_parts import DELIVERY_STATEMENT
+from bp_export.lineage_doc import build_lineage
 from bp_export.quality import build_quality
 from bp_export.reward import REWARD_DEFINITION
-from bp_export.samples import sample_frames_png
-from bp_sdk.errors import PermanentError
-from PIL import Image
 
 from tests.export_extras import lineage_inputs as li
 from tests.export_extras.builders import RES, make_info, make_record
@@ -46,6 +42,7 @@ def _docs(tier: str = "core") -> tuple[Any, dict[str, Any], dict[str, Any]]:
         export_params={},
         gate_config_version="gate/v2",
         created_at=datetime(2026, 11, 23, tzinfo=UTC),
+        content_digest="c" * 64,
     )
     return make_info(3, 60, 2, tier=tier), quality, lineage
 
@@ -75,7 +72,7 @@ def test_front_matter_is_hub_style() -> None:
 def test_unknown_license_is_declared_as_other() -> None:
     """A license the Hub does not list becomes license: other with its name."""
     info, quality, lineage = _docs()
-    lineage["licenses"]["dataset"] = "LicenseRef-Customer-42"
+    lineage["reproducible"]["licenses"]["dataset"] = "LicenseRef-Customer-42"
     card = render_card(info, quality, lineage, None)
     assert 'license: other\nlicense_name: "LicenseRef-Customer-42"' in card
 
@@ -102,7 +99,7 @@ def test_card_renders_the_numbers_it_was_given() -> None:
     assert f"| `scene` | scene | {RES}x{RES} | 60 | 14.000 | 14.000 | 8.000 | 8.000 |" in card
     assert "mujoco 4.0.0" in card and "integrator implicitfast" in card and "impratio 10" in card
     assert "kp 1000" in card and "10.0x MuJoCo Menagerie's gain" in card
-    assert "gate config version: gate/v2" in card
+    assert "gate: decided by the gate stage, after export" in card and "(config gate/v2)" in card
     assert "`robosuite` 1.5.2" in card and "license MIT" in card
     assert "- dataset: **CC-BY-4.0**" in card and "CC0-1.0" in card
     assert "| `scene_a` | `r-1` | 3 |" in card
@@ -133,7 +130,9 @@ def test_loading_and_verifying_instructions() -> None:
     assert "obs_keys=('robot0_joint_pos', 'scene_image')" in card
     assert "bp verify /path/to/ds-test" in card
     assert "cd /path/to/ds-test && sha256sum -c meta/SHA256SUMS" in card
-    assert "![Sample frames, one row per episode](samples.png)" in card
+    assert "![Sample frames, one row per scene variant and task](samples.png)" in card
+    assert "grep -v -e '  meta/lineage.json$' -e '  README.md$' meta/SHA256SUMS | sha256sum" in card
+    assert "content digest: `" + "c" * 64 + "`" in card
 
 
 def test_without_robomimic_or_samples_the_card_says_so() -> None:
@@ -161,36 +160,68 @@ def test_tier_contents_follow_the_tier() -> None:
     assert "depth per camera" not in core and "successful episodes only" in core
 
 
-def _frames() -> list[tuple[str, dict[str, np.ndarray]]]:
-    rng = np.random.default_rng(3)
-    return [
-        (
-            f"episode {i}",
-            {c: rng.integers(0, 256, (RES, RES, 3), dtype=np.uint8) for c in ("scene", "wrist")},
-        )
-        for i in range(3)
-    ]
+def test_card_states_the_delivery_statement_and_the_content_digest() -> None:
+    """The card says where the delivery statement is, verbatim, and states the content digest."""
+    info, quality, lineage = _docs()
+    card = render_card(info, quality, lineage, None)
+    assert DELIVERY_STATEMENT in card
+    assert DELIVERY_STATEMENT == (
+        "The delivery statement (gate verdict, every failed check, and the approval when there "
+        "is one) is `DELIVERY.md` beside this dataset in the delivered folder; `_DELIVERY.json` "
+        "is its machine-readable record."
+    )
+    assert "content digest: `" + "c" * 64 + "`" in card
+    lineage["reproducible"]["content_digest"] = None
+    assert "content digest: `not computed`" in render_card(info, quality, lineage, None)
 
 
-def test_sample_frames_png_decodes_to_the_grid() -> None:
-    """The PNG decodes; each frame is pasted unchanged in its row (episode) and column (camera)."""
-    frames = _frames()
-    png = sample_frames_png(frames)
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-    pad, band = 4, 14
-    assert img.shape[0] == band + 3 * (band + RES + pad)
-    for i, (_, cams) in enumerate(frames):
-        top = band + i * (band + RES + pad) + band
-        for j, cam in enumerate(("scene", "wrist")):
-            left = pad + j * (RES + pad)
-            assert np.array_equal(img[top : top + RES, left : left + RES], cams[cam])
-    assert sample_frames_png(frames) == png  # deterministic
+def _objects_doc() -> dict[str, Any]:
+    return {
+        "objects": [
+            {"index": 0, "name": "scene_a/cube", "categories": ["cube"], "variants": ["scene_a/r-1/v0000"]},
+            {"index": 1, "name": "scene_a/distractor_0", "categories": ["mug"], "variants": ["scene_a/r-1/v0001"]},
+        ],
+        "segmentation": {
+            "maps": {
+                "scene_a/r-1/v0000": {
+                    "geom": ["floor", "table", "cube", "link0", "link1", "pedestal"],
+                    "owner": [None, "scene_a/table", "scene_a/cube", "robot", "robot", None],
+                }
+            }
+        },
+    }  # fmt: skip
 
 
-def test_sample_frames_png_refuses_bad_frames() -> None:
-    """Empty input or a frame that is not (H, W, 3) uint8 is an error naming it."""
-    with pytest.raises(PermanentError):
-        sample_frames_png([])
-    with pytest.raises(PermanentError, match="ep/scene"):
-        sample_frames_png([("ep", {"scene": np.zeros((4, 4), np.float32)})])
+def test_full_card_names_objects_segmentation_ids_and_depth() -> None:
+    """Tier full: the object list with categories, each segmentation id's owner, and the
+    depth encoding (unit, background value, near/far) are on the card."""
+    info, quality, lineage = _docs("full")
+    block = info.blueprintpipeline
+    block.objects = ["scene_a/cube", "scene_a/distractor_0"]
+    block.depth = DepthEncoding(near_m=0.01, far_m=50.0, per_scene={"scene_a": (0.01, 50.0)})
+    block.segmentation = SegmentationEncoding(max_id=5, maps="meta/objects.json")
+    card = render_card(info, quality, lineage, None, objects=_objects_doc())
+    assert "## Objects" in card and "| 1 | `scene_a/distractor_0` | mug | 1 |" in card
+    assert "| `robot` | 3-4 |" in card and "| `scene (floor, pedestal)` | 0, 5 |" in card
+    assert "| `scene_a/cube` | 2 |" in card and "ids up to 5" in card
+    assert "## Depth encoding" in card and "background: `0.0`" in card
+    assert "0.01 m (near clipping plane) <= depth < 50 m (far clipping plane)" in card
+    core = render_card(_docs("core")[0], quality, lineage, None)
+    assert "## Depth encoding" not in core and "### Segmentation ids" not in core
+
+
+def test_sample_captions_are_listed_with_failures_marked() -> None:
+    """Each sample row's full caption is on the card; failures are marked, and groups not
+    shown are counted."""
+    info, quality, lineage = _docs()
+    long = "SUCCESS - " + "a very long instruction " * 12
+    card = render_card(
+        info,
+        quality,
+        lineage,
+        "s.png",
+        samples=[(long, True), ("FAILURE - x", False)],
+        sample_groups=5,
+    )
+    assert f"1. {long}" in card and "2. **FAILURE** FAILURE - x" in card
+    assert "(5 scene variant/task groups in all; the first 2 rows shown.)" in card

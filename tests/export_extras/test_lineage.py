@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bp_export.lineage import SourceLineage, build_lineage, collect_source, physics_from_mjcf
-from bp_export.sources import EpisodeRecord
+from bp_contracts.episode import SimulatorInfo
+from bp_export.lineage import SourceLineage, collect_source, physics_from_mjcf
+from bp_export.lineage_doc import build_lineage
+from bp_export.sources import ExportEpisode
 from bp_sdk.digest import sha256_json
 from bp_sdk.errors import PermanentError
 from bp_sdk.storage import open_storage
@@ -24,7 +26,7 @@ def _source(scene: str = "scene_a", run: str = "r-1", **kw: Any) -> SourceLineag
     return li.source_lineage(scene, run, **kw)
 
 
-def _episodes(scene: str = "scene_a", run: str = "r-1", start: int = 0) -> list[EpisodeRecord]:
+def _episodes(scene: str = "scene_a", run: str = "r-1", start: int = 0) -> list[ExportEpisode]:
     return [
         make_record(
             start + i, scene_id=scene, run_id=run, seed=100 + start + i, episode_id=f"{scene}-ep{i}"
@@ -34,7 +36,7 @@ def _episodes(scene: str = "scene_a", run: str = "r-1", start: int = 0) -> list[
 
 
 def _build(
-    sources: list[SourceLineage], episodes: list[EpisodeRecord], **kw: Any
+    sources: list[SourceLineage], episodes: list[ExportEpisode], **kw: Any
 ) -> dict[str, Any]:
     args: dict[str, Any] = {
         "dataset_id": "ds-test",
@@ -57,8 +59,9 @@ def test_every_source_stage_record_is_summarised_without_settings() -> None:
     lin = _build([src], _episodes())
     text = json.dumps(lin, allow_nan=False)
     assert li.SECRET_URI not in text
-    (s,) = lin["sources"]
-    assert (s["scene_id"], s["run_id"], s["episodes"]) == ("scene_a", "r-1", 2)
+    (r,) = lin["reproducible"]["sources"]
+    assert (r["scene_id"], r["run_id"], r["episodes"]) == ("scene_a", "r-1", 2)
+    (s,) = lin["provenance"]["sources"]
     assert list(s["stages"]) == [*STAGES, "episodes"]
     shards = s["stages"]["episodes"]
     assert [e["shard"] for e in shards] == ["0/2", "1/2"]  # sorted by shard
@@ -68,10 +71,11 @@ def test_every_source_stage_record_is_summarised_without_settings() -> None:
     assert shards[0]["inputs"] == rec.inputs and shards[0]["inputs_digest"] == rec.inputs_digest
     assert shards[0]["settings_digest"] == sha256_json(rec.settings)
     assert shards[0]["params"] == {"EPISODES_SEED": 7}
-    assert lin["inputs"]["episodes:scene_a/r-1"] == sha256_json(
+    inputs = lin["provenance"]["inputs"]
+    assert inputs["episodes:scene_a/r-1"] == sha256_json(
         [r.outputs_digest for r in sorted(src.stages["episodes"], key=lambda r: r.shard.index)]  # type: ignore[union-attr]
     )
-    assert lin["inputs"]["assemble:scene_a/r-1"] == src.stages["assemble"][0].outputs_digest
+    assert inputs["assemble:scene_a/r-1"] == src.stages["assemble"][0].outputs_digest
 
 
 def test_code_versions_image_digests_gate_and_export() -> None:
@@ -81,19 +85,22 @@ def test_code_versions_image_digests_gate_and_export() -> None:
                                       "revision": "abc123", "image_digest": "sha256:" + "1" * 64})  # fmt: skip
     src.stages["tasks"].append(tagged)  # type: ignore[attr-defined]
     lin = _build([src], _episodes(), image_digest="sha256:" + "2" * 64)
-    pipe = lin["pipeline"]
-    assert pipe["revisions"] == ["abc123"]
-    assert {c["version"] for c in pipe["stages"]["tasks"]} == {"0.1.0", "0.3.0"}
-    assert pipe["stages"]["ingest"] == [src.stages["ingest"][0].code]
-    assert pipe["image_digests"] == {
+    code, prov = lin["reproducible"]["code"], lin["provenance"]
+    assert {c["version"] for c in code["tasks"]} == {"0.1.0", "0.3.0"}
+    assert code["ingest"] == [{"package": "bp-ingest", "version": "0.1.0", "sdk_version": "0.1.0"}]
+    assert code["export"] == [{"package": "bp-export", "version": "0.2.0", "sdk_version": "0.1.0"}]
+    assert set(prov["revisions"]) == {"export", *STAGES, "episodes"}
+    assert all(v == ["abc123"] for v in prov["revisions"].values())
+    assert prov["image_digests"] == {
         "export": ["sha256:" + "2" * 64],
         "tasks": ["sha256:" + "1" * 64],
     }
-    assert pipe["export"]["version"] == "0.2.0"
-    assert lin["gate"] == {"config_version": "gate-thresholds/v3"}
-    assert lin["export"]["params"] == {"EXPORT_TIER": "core"}
-    assert lin["export"]["settings_digest"] == "e" * 64
-    assert lin["created_at"] == "2026-11-23T00:00:00+00:00"
+    assert prov["export"]["code"]["version"] == "0.2.0"
+    assert lin["gate"]["config_version"] == "gate-thresholds/v3"
+    assert "the gate stage, after export" in lin["gate"]["decided_by"]
+    assert lin["reproducible"]["export"]["params"] == {"EXPORT_TIER": "core"}
+    assert prov["export"]["settings_digest"] == "e" * 64
+    assert prov["created_at"] == "2026-11-23T00:00:00+00:00"
     assert not any("image digests" in g for g in lin["gaps"])
 
 
@@ -103,11 +110,14 @@ def test_missing_image_digests_and_revision_are_reported_as_gaps() -> None:
     lin = _build([src], _episodes(), export_code={**li.export_code(), "revision": "unknown"})
     assert any("no container image digests" in g for g in lin["gaps"])
     assert any("BUILD_REVISION" in g for g in lin["gaps"])
+    assert lin["provenance"]["revisions"]["export"] == [
+        "not recorded (built outside an image: BUILD_REVISION was not set by the build or the caller)"
+    ]
 
 
 def test_robot_simulator_and_physics_come_from_assemble() -> None:
     """Robot model source and license, MuJoCo version, timestep, integrator and gripper gains."""
-    lin = _build([_source()], _episodes())
+    lin = _build([_source()], _episodes())["reproducible"]
     assert lin["robot"]["model"] == ["franka_panda"]
     assert lin["robot"]["source"]["package"] == "robosuite" and lin["robot"]["licenses"] == ["MIT"]
     assert lin["simulator"]["name"] == "mujoco" and lin["simulator"]["version"] == "4.0.0"
@@ -127,18 +137,17 @@ def test_simulator_version_gap_unless_episodes_record_it() -> None:
     assert any("does not record the MuJoCo version" in g for g in lin["gaps"])
     eps = _episodes()
     for e in eps:
-        e.meta["mujoco_version"] = "4.0.1"
+        e.meta.simulator = SimulatorInfo(name="mujoco", version="4.0.1")
     lin = _build([_source()], eps)
-    assert (
-        lin["simulator"]["version"] == "4.0.1" and lin["simulator"]["assemble_version"] == "4.0.0"
-    )
+    sim = lin["reproducible"]["simulator"]
+    assert sim["version"] == "4.0.1" and sim["assemble_version"] == "4.0.0"
     assert not any("MuJoCo version" in g for g in lin["gaps"])
 
 
 def test_licenses_and_their_gaps() -> None:
     """Dataset, robot and blueprint licenses are recorded; a blueprint without one is a gap."""
     lin = _build([_source()], _episodes())
-    lic = lin["licenses"]
+    lic = lin["reproducible"]["licenses"]
     assert lic["dataset"] == "CC-BY-4.0" and lic["robot_model"] == ["MIT"]
     (inp,) = lic["inputs"]
     assert inp["blueprint"]["license"] == "CC0-1.0"
@@ -152,7 +161,9 @@ def test_seeds_per_episode_and_contradictions() -> None:
     """Every episode's seed is listed; a seed differing from its shard record is refused."""
     src = _source(seeds={"scene_a-ep0": 100, "scene_a-ep1": 101})
     lin = _build([src], _episodes())
-    assert [(s["dataset_index"], s["episode_id"], s["seed"]) for s in lin["seeds"]] == [
+    assert [
+        (s["dataset_index"], s["episode_id"], s["seed"]) for s in lin["reproducible"]["seeds"]
+    ] == [
         (0, "scene_a-ep0", 100),
         (1, "scene_a-ep1", 101),
     ]
@@ -172,13 +183,13 @@ def test_multi_source_dataset_lists_each_run() -> None:
     srcs = [_source("scene_a", "r-1"), _source("scene_b", "r-2")]
     eps = _episodes("scene_a", "r-1") + _episodes("scene_b", "r-2", start=2)
     lin = _build(srcs, eps)
-    assert [(s["scene_id"], s["episodes"]) for s in lin["sources"]] == [
+    assert [(s["scene_id"], s["episodes"]) for s in lin["reproducible"]["sources"]] == [
         ("scene_a", 2),
         ("scene_b", 2),
     ]
     assert lin["episodes"] == 4
-    assert lin["physics"]["timestep_s"] == 0.002
-    assert {"episodes:scene_a/r-1", "episodes:scene_b/r-2"} <= set(lin["inputs"])
+    assert lin["reproducible"]["physics"]["timestep_s"] == 0.002
+    assert {"episodes:scene_a/r-1", "episodes:scene_b/r-2"} <= set(lin["provenance"]["inputs"])
 
 
 def test_missing_upstream_pieces_become_gaps() -> None:
@@ -188,9 +199,46 @@ def test_missing_upstream_pieces_become_gaps() -> None:
     lin = _build([src], _episodes())
     assert any("stage variations has no commit record" in g for g in lin["gaps"])
     assert any("scene.xml) unavailable" in g for g in lin["gaps"])
-    assert lin["physics"] == {"timestep_s": 0.002}
-    lin = _build([_source(assembly=None)], _episodes())
-    assert lin["physics"] is None and lin["robot"]["source"] is None
+    assert lin["reproducible"]["physics"] == {"timestep_s": 0.002}
+    rep = _build([_source(assembly=None)], _episodes())["reproducible"]
+    assert rep["physics"] is None and rep["robot"]["source"] is None
+
+
+def test_reproducible_and_provenance_are_separate() -> None:
+    """Two runs of the same inputs differ only in provenance: times, executions, attempts
+    and upstream commit digests; the reproducible section (content digest included) and
+    the gate block are equal, and no field is left null without a gap saying why."""
+    src = _source(seeds={"scene_a-ep0": 100, "scene_a-ep1": 101})
+    first = _build([src], _episodes(), content_digest="a" * 64, export_run={"execution": "x1"})
+    again_src = _source(seeds={"scene_a-ep0": 100, "scene_a-ep1": 101})
+    later = {"committed_at": datetime(2026, 12, 1, tzinfo=UTC)}  # the same stages, committed again
+    for stage, recs in list(again_src.stages.items()):
+        again_src.stages[stage] = [r.model_copy(update=later) for r in recs]  # type: ignore[index]
+    again = _build(
+        [again_src],
+        _episodes(),
+        content_digest="a" * 64,
+        export_run={"execution": "x2"},
+        created_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    assert first["reproducible"] == again["reproducible"]
+    assert first["gate"] == again["gate"] and first["gaps"] == again["gaps"]
+    assert first["provenance"] != again["provenance"]
+    assert first["reproducible"]["content_digest"] == "a" * 64
+    assert set(first) == {
+        "schema",
+        "dataset_id",
+        "episodes",
+        "layout",
+        "reproducible",
+        "provenance",
+        "gate",
+        "gaps",
+    }
+    assert first["schema"] == "bp.lineage/v2"
+    no_digest = _build([src], _episodes(), gate_config_version=None)
+    assert any("content digest not computed" in g for g in no_digest["gaps"])
+    assert no_digest["gate"] == {"decided_by": first["gate"]["decided_by"]}
 
 
 def test_physics_from_mjcf_fills_mujoco_defaults() -> None:

@@ -6,13 +6,13 @@ import json
 
 import pytest
 from bp_export.quality import build_quality
-from bp_export.sources import EpisodeRecord
+from bp_export.sources import ExportEpisode
 from bp_sdk.errors import PermanentError
 
 from tests.export_extras.builders import make_record
 
 
-def _records() -> list[EpisodeRecord]:
+def _records() -> list[ExportEpisode]:
     return [
         make_record(0, frames=20, quality=0.9, split="train", task_id="pick_cube", variant_id="v0000", obj="cube"),
         make_record(1, frames=30, quality=0.5, success=False, collision_frames=3, split="train",
@@ -62,7 +62,10 @@ def test_per_task_and_diversity() -> None:
         "objects": 2,
         "tasks": 2,
         "instructions": 2,
+        "initial_state": None,
     }
+    spread = {"min_object_spread_m": 0.01, "groups": []}
+    assert build_quality(_records(), [], spread)["summary"]["diversity"]["initial_state"] == spread
 
 
 def test_per_episode_entries_carry_every_metric() -> None:
@@ -71,10 +74,10 @@ def test_per_episode_entries_carry_every_metric() -> None:
     q = build_quality(recs, [])
     assert [e["dataset_index"] for e in q["episodes"]] == [0, 1, 2]
     e = q["episodes"][1]
-    assert e["metrics"] == recs[1].meta["metrics"]
+    assert e["metrics"] == recs[1].meta.metrics.as_dict()
     assert (e["success"], e["split"], e["quality_score"]) == (False, "train", 0.5)
     assert e["failure_reason"] == "object not at the target"
-    assert e["seed"] == recs[1].meta["seed"]
+    assert e["seed"] == recs[1].meta.seed
 
 
 def test_rejected_episodes_with_reasons() -> None:
@@ -92,8 +95,8 @@ def test_rejected_episodes_with_reasons() -> None:
 def test_rejection_without_reason_and_bad_metrics_are_refused() -> None:
     """A rejection without a reason, a non-finite metric or a missing quality score raise together."""
     recs = _records()
-    recs[0].meta["metrics"]["rms_jerk_m_s3"] = float("inf")
-    recs[1].meta["metrics"]["quality_score"] = None
+    recs[0].meta.metrics.rms_jerk_m_s3 = float("inf")
+    recs[1].meta.metrics.quality_score = None
     with pytest.raises(PermanentError) as info:
         build_quality(recs, [{"episode_id": "x", "reason": " "}])
     text = str(info.value)

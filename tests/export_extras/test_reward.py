@@ -44,7 +44,7 @@ def test_success_on_the_last_action_rewards_only_the_last_frame() -> None:
 def test_time_to_success_outside_the_episode_is_an_error_naming_it(onset: int) -> None:
     """time_to_success_s that is frame 0 or past the end is refused, naming the episode."""
     rec = make_record(3, frames=10, onset=onset)
-    rec.meta["metrics"]["time_to_success_s"] = onset / FPS
+    rec.meta.metrics.time_to_success_s = onset / FPS
     with pytest.raises(PermanentError) as info:
         frame_rewards(rec, 10, FPS)
     assert rec.episode_id in str(info.value)
@@ -54,7 +54,7 @@ def test_time_to_success_outside_the_episode_is_an_error_naming_it(onset: int) -
 def test_success_without_time_to_success_is_an_error() -> None:
     """A success whose metrics lack a finite time_to_success_s cannot be rewarded."""
     rec = make_record(4, frames=10)
-    rec.meta["metrics"]["time_to_success_s"] = float("nan")
+    rec.meta.metrics.time_to_success_s = float("nan")
     with pytest.raises(PermanentError, match="time_to_success_s"):
         frame_rewards(rec, 10, FPS)
 
@@ -62,7 +62,7 @@ def test_success_without_time_to_success_is_an_error() -> None:
 def test_failure_with_time_to_success_is_an_error() -> None:
     """A failure that claims a time to success contradicts itself and is refused."""
     rec = make_record(5, frames=10, success=False)
-    rec.meta["metrics"]["time_to_success_s"] = 0.2
+    rec.meta.metrics.time_to_success_s = 0.2
     with pytest.raises(PermanentError, match="is a failure"):
         frame_rewards(rec, 10, FPS)
 
@@ -70,7 +70,7 @@ def test_failure_with_time_to_success_is_an_error() -> None:
 def test_every_inconsistency_is_reported_at_once() -> None:
     """Wrong fps, wrong frame count and a status contradiction are listed together."""
     rec = make_record(6, frames=10)
-    rec.meta["status"] = "failure"
+    rec.meta.status = "failure"
     with pytest.raises(PermanentError) as info:
         frame_rewards(rec, 11, 25)
     text = str(info.value)
@@ -84,7 +84,6 @@ def test_every_inconsistency_is_reported_at_once() -> None:
 def test_bad_sizes_are_refused(length: int, fps: int) -> None:
     """Zero-length episodes, zero fps or non-integers are refused."""
     rec = make_record(7, frames=10)
-    rec.meta.pop("frames")
-    rec.meta.pop("fps")
+    rec.meta.frames = None  # a record always has its fps (the contract requires it)
     with pytest.raises(PermanentError):
         frame_rewards(rec, length, fps)

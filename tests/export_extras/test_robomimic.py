@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from bp_export.reward import frame_rewards
 from bp_export.robomimic import ENV_TYPE, RobomimicWriter, build_env_meta, obs_key_map
-from bp_export.sources import EpisodeRecord
+from bp_export.sources import ExportEpisode
 from bp_sdk.errors import ConfigError, PermanentError
 
 from tests.export_extras.builders import CAMERAS, FPS, RES, make_record
@@ -40,14 +40,14 @@ def _env_meta(tier: str = "core") -> dict[str, Any]:
     )
 
 
-def _add(w: RobomimicWriter, rec: EpisodeRecord) -> None:
+def _add(w: RobomimicWriter, rec: ExportEpisode) -> None:
     arrays = rec.arrays()
     t = len(arrays["action"])
     reward, done, _ = frame_rewards(rec, t, FPS)
     w.add(rec, arrays, reward, done)
 
 
-def _write(path: Path, records: list[EpisodeRecord], **kw: Any) -> dict[str, Any]:
+def _write(path: Path, records: list[ExportEpisode], **kw: Any) -> dict[str, Any]:
     with RobomimicWriter(path, _env_meta(), IMAGES, LOWDIM, **kw) as w:
         for r in records:
             _add(w, r)
@@ -55,7 +55,7 @@ def _write(path: Path, records: list[EpisodeRecord], **kw: Any) -> dict[str, Any
 
 
 @pytest.fixture
-def records() -> list[EpisodeRecord]:
+def records() -> list[ExportEpisode]:
     return [
         make_record(0, frames=12, onset=8, split="train", seed=11),
         make_record(1, frames=9, success=False, split="train", seed=12),
@@ -64,7 +64,7 @@ def records() -> list[EpisodeRecord]:
 
 
 def test_layout_and_attributes_follow_robomimic(
-    tmp_path: Path, records: list[EpisodeRecord]
+    tmp_path: Path, records: list[ExportEpisode]
 ) -> None:
     """data/demo_<episode_index> holds actions, rewards, dones, obs, next_obs; totals and env_args are set."""
     path = tmp_path / "dataset.hdf5"
@@ -81,7 +81,7 @@ def test_layout_and_attributes_follow_robomimic(
         assert env["env_kwargs"]["camera_names"] == list(CAMERAS)
         for rec in records:
             demo = data[f"demo_{rec.dataset_index}"]
-            t = rec.meta["frames"]
+            t = rec.meta.frames
             assert int(demo.attrs["num_samples"]) == t
             assert demo["actions"].shape == (t, 8) and demo["actions"].dtype == np.float32
             assert demo["rewards"].shape == (t,) and demo["dones"].shape == (t,)
@@ -94,13 +94,13 @@ def test_layout_and_attributes_follow_robomimic(
             assert bool(demo.attrs["success"]) is rec.success
             assert demo.attrs["lang"] == rec.instruction
             ep_meta = json.loads(demo.attrs["ep_meta"])
-            assert ep_meta["lang"] == rec.instruction and ep_meta["seed"] == rec.meta["seed"]
+            assert ep_meta["lang"] == rec.instruction and ep_meta["seed"] == rec.meta.seed
         assert data["demo_0"]["rewards"][()].tolist() == [0.0] * 7 + [1.0] * 5
         assert not data["demo_1"]["rewards"][()].any()
 
 
 def test_obs_mapping_slices_and_reorders_quaternions(
-    tmp_path: Path, records: list[EpisodeRecord]
+    tmp_path: Path, records: list[ExportEpisode]
 ) -> None:
     """Low-dim keys are the documented slices; robot0_eef_quat is x y z w of the recorded w x y z."""
     path = tmp_path / "d.hdf5"
@@ -122,7 +122,7 @@ def test_obs_mapping_slices_and_reorders_quaternions(
 
 @pytest.mark.parametrize("virtual", [True, False])
 def test_next_obs_is_obs_shifted_with_last_frame_repeated(
-    tmp_path: Path, records: list[EpisodeRecord], virtual: bool
+    tmp_path: Path, records: list[ExportEpisode], virtual: bool
 ) -> None:
     """next_obs[t] == obs[t+1] and next_obs[-1] == obs[-1], for images (virtual or copied) and low-dim."""
     path = tmp_path / "d.hdf5"
@@ -137,7 +137,7 @@ def test_next_obs_is_obs_shifted_with_last_frame_repeated(
             assert demo["next_obs/wrist_image"].is_virtual is virtual
 
 
-def test_masks_are_the_lerobot_splits(tmp_path: Path, records: list[EpisodeRecord]) -> None:
+def test_masks_are_the_lerobot_splits(tmp_path: Path, records: list[ExportEpisode]) -> None:
     """mask/train and mask/valid hold byte-string demo names of the LeRobot splits."""
     path = tmp_path / "d.hdf5"
     summary = _write(path, records)
@@ -151,7 +151,7 @@ def test_masks_are_the_lerobot_splits(tmp_path: Path, records: list[EpisodeRecor
 
 
 def test_splits_taken_from_records_when_not_given(
-    tmp_path: Path, records: list[EpisodeRecord]
+    tmp_path: Path, records: list[ExportEpisode]
 ) -> None:
     """close() without splits uses each record's split."""
     path = tmp_path / "d.hdf5"
@@ -164,7 +164,7 @@ def test_splits_taken_from_records_when_not_given(
 
 
 def test_split_disagreeing_with_records_is_refused_and_file_removed(
-    tmp_path: Path, records: list[EpisodeRecord]
+    tmp_path: Path, records: list[ExportEpisode]
 ) -> None:
     """A split that puts a valid episode into train, or leaves one out, finalises nothing."""
     path = tmp_path / "d.hdf5"
@@ -215,7 +215,7 @@ def test_full_tier_objects_contacts_and_depth(tmp_path: Path) -> None:
         assert np.array_equal(depth[..., 0], src["observation.depth.wrist"])
 
 
-def _bad(kind: str) -> tuple[EpisodeRecord, dict[str, np.ndarray]]:
+def _bad(kind: str) -> tuple[ExportEpisode, dict[str, np.ndarray]]:
     rec = make_record(0, frames=10)
     arrays = dict(rec.arrays())
     if kind == "frames":
@@ -324,3 +324,45 @@ def test_obs_key_map_documents_every_key() -> None:
     )
     assert m["scene_image"].startswith("observation.images.scene")
     assert len(m) == 8
+
+
+def test_same_demos_give_the_same_bytes_at_another_time(
+    tmp_path: Path, records: list[ExportEpisode]
+) -> None:
+    """No HDF5 object stores a time: written again a second later, the file is byte-identical
+    (virtual next_obs included), and every object's header says so."""
+    import time
+
+    first = tmp_path / "a.hdf5"
+    _write(first, records)
+    time.sleep(1.1)
+    second = tmp_path / "b.hdf5"
+    _write(second, records)
+    assert first.read_bytes() == second.read_bytes()
+    with h5py.File(first, "r") as f:
+        names: list[str] = []
+        f.visit(names.append)
+        for name in ["/", *names]:
+            assert not f[name].id.get_create_plist().get_obj_track_times(), name
+
+
+def test_full_tier_presence_mask_is_a_low_dim_key(tmp_path: Path) -> None:
+    """observation.object_present becomes object_present (T, n) float32, one per object row."""
+    rec = make_record(0, frames=6, tier="full")
+    arrays = dict(rec.arrays())
+    arrays["observation.object_present"] = np.tile(np.array([1, 0], dtype=np.uint8), (6, 1))
+    path = tmp_path / "d.hdf5"
+    lowdim = [
+        *LOWDIM,
+        "observation.object_poses",
+        "observation.contacts",
+        "observation.object_present",
+    ]
+    with RobomimicWriter(path, _env_meta("full"), IMAGES, lowdim) as w:
+        reward, done, _ = frame_rewards(rec, 6, FPS)
+        w.add(rec, arrays, reward, done)
+        summary = w.close()
+    assert "object_present" in summary["obs_keys"]
+    with h5py.File(path, "r") as f:
+        present = f["data/demo_0/obs/object_present"][()]
+    assert present.dtype == np.float32 and present.tolist() == [[1.0, 0.0]] * 6

@@ -67,8 +67,9 @@ def test_clean_dataset_passes_a_loose_config(
 def test_thresholds_failed_is_a_committed_decision(
     exported_core: ExportedDataset, tmp_path: Path
 ) -> None:
-    """Under the shipped v1 config the 1-variant fixture fails its diversity and coverage
-    thresholds: the stage still exits 0 and commits passed=false naming them."""
+    """Under the default shipped config (v2) the 1-variant, 1-episode-per-task fixture fails
+    its diversity and coverage thresholds: the stage still exits 0 and commits passed=false
+    naming them."""
     store = Store(exported_core, tmp_path / "store")
     code, decision = store.gate()
     assert code == 0 and decision is not None
@@ -79,7 +80,8 @@ def test_thresholds_failed_is_a_committed_decision(
     assert (
         dv is not None and dv.value == 1 and dv.threshold == 2 and dv.op == ">=" and not dv.passed
     )
-    assert decision.config.version == "v1" and decision.config.source.startswith("shipped:")
+    assert "initial_state_spread" in decision.failed
+    assert decision.config.version == "v2" and decision.config.source.startswith("shipped:")
 
 
 def test_any_flipped_byte_fails_the_gate_naming_the_file(

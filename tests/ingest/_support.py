@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bp_contracts.scene_manifest import SceneManifest
 from bp_ingest.stage import IngestStage
 from bp_sdk.commit import CommitRecord, load_record, read_committed
 from bp_sdk.layout import Unit, run_dir
 from bp_sdk.markers import FailureMarker
 from bp_sdk.runner import run_stage
-from bp_sdk.schemas import SceneManifest
 from bp_sdk.storage import Storage
 
 from tests.conftest import job_env, minimal_blueprint

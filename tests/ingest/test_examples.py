@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from bp_sdk.schemas import SceneManifest, load_catalog
+from bp_contracts.catalog import load_catalog
+from bp_contracts.scene_manifest import SceneManifest
 from bp_sdk.storage import Storage, open_storage
 
 from tests.conftest import EXAMPLE_SCENES, EXAMPLES, put_scene

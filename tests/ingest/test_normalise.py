@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bp_sdk.schemas import SceneManifest
+from bp_contracts.scene_manifest import SceneManifest
 
 from tests.ingest._support import (
     Outcome,

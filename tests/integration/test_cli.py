@@ -6,9 +6,9 @@ import json
 import subprocess
 from pathlib import Path
 
+from bp_contracts.scene_manifest import SceneManifest
 from bp_sdk.commit import read_committed
 from bp_sdk.errors import ExitCode
-from bp_sdk.schemas import SceneManifest
 from bp_sdk.storage import open_storage
 
 from tests.conftest import EXAMPLES, script

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
+from bp_contracts.scene_manifest import SceneManifest
 from bp_sdk.commit import read_committed
 from bp_sdk.errors import ExitCode
 from bp_sdk.layout import Unit, stage_dir
 from bp_sdk.markers import list_markers
-from bp_sdk.schemas import SceneManifest
 from bp_sdk.storage import Storage
 
 from tests.conftest import job_env, put_scene, script

@@ -11,6 +11,7 @@ from collections import defaultdict
 from importlib import resources
 
 import pytest
+from bp_contracts.stages import DATASET_STAGES, RUN_STAGES, SHARDED_STAGES
 from bp_dataset.decision import DECISION_FILE, GateDecision, dataset_unit
 from bp_sdk.commit import CommittedUnit, load_record, read_committed
 from bp_sdk.layout import Unit
@@ -22,13 +23,13 @@ from tests.report.helpers import approve_all, committed, plots_in, report
 
 pytestmark = pytest.mark.slow  # the fixtures export a real dataset (once per session)
 
-RUN_STAGES = ("ingest", "simready", "assemble", "variations", "tasks")
+UNSHARDED_RUN_STAGES = tuple(s for s in RUN_STAGES if s not in SHARDED_STAGES)  # the stages before episodes
 
 
 def _records(store: Store) -> dict[str, object]:
     """Every commit record of the run and its dataset, by the label the report uses."""
     out: dict[str, object] = {}
-    for stage in RUN_STAGES:
+    for stage in UNSHARDED_RUN_STAGES:
         rec = load_record(store.storage, Unit(store.scene, store.run, stage))
         if rec is not None:
             out[stage] = rec
@@ -36,7 +37,7 @@ def _records(store: Store) -> dict[str, object]:
         shard = unit.record.shard
         label = f"episodes[{shard.index}/{shard.count}]" if shard else "episodes"
         out[label] = unit.record
-    for stage in ("export", "gate", "deliver"):
+    for stage in DATASET_STAGES:
         rec = load_record(store.storage, dataset_unit(store.dataset_id, stage))
         if rec is not None:
             out[stage] = rec

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from bp_dataset.decision import dataset_unit, default_dataset_id
+from bp_contracts.dataset_id import default_dataset_id
+from bp_dataset.decision import dataset_unit
 from bp_report.markup import clean, esc
 from bp_report.plots import plot_text
 from bp_sdk.markers import FailureMarker, write_marker

@@ -15,17 +15,9 @@ import hashlib
 import math
 from typing import Any
 
-from bp_sdk.schemas import (
-    Articulation,
-    CollisionPart,
-    Inertia,
-    SceneManifest,
-    SimObject,
-    SimreadyManifest,
-    load_catalog,
-    load_materials,
-)
-from bp_sdk.schemas.scene_manifest import ManifestObject
+from bp_contracts.catalog import load_catalog, load_materials
+from bp_contracts.scene_manifest import ManifestObject, SceneManifest
+from bp_contracts.simready import Articulation, CollisionPart, Inertia, SimObject, SimreadyManifest
 
 PANEL = 0.018  # m, panel thickness of frames and carcasses
 GAP = 0.004  # m, clearance of moving parts inside carcasses

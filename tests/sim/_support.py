@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bp_sdk.schemas import SceneManifest, SimreadyManifest, Variant
+from bp_contracts.scene_manifest import SceneManifest
+from bp_contracts.simready import SimreadyManifest
+from bp_contracts.variation import Variant
 from bp_sim.compose import compose_scene
 from bp_sim.robots import get_robot
 from bp_sim.scene_defaults import default_cameras, default_lights, default_placement

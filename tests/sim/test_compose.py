@@ -7,11 +7,12 @@ import math
 import mujoco
 import numpy as np
 import pytest
+from bp_contracts.assembly import CameraSpec, LightSpec
+from bp_contracts.geometry import rotate
+from bp_contracts.simready import Inertia
+from bp_contracts.variation import ObjectPose, Variant
 from bp_sdk.errors import InputError
-from bp_sdk.schemas import CameraSpec, LightSpec, ObjectPose, Variant
-from bp_sdk.schemas.simready import Inertia
 from bp_sim.compose import HOME_KEY, PEDESTAL, free_joint, part_body, part_joint
-from bp_sim.geometry import rotate
 from bp_sim.robots import get_robot
 from bp_sim.scene_defaults import (
     default_cameras,

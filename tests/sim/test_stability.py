@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from bp_sdk.schemas import StabilityReport
+from bp_contracts.assembly import StabilityReport
 from bp_sim.robots import get_robot
 from bp_sim.stability import settle
 

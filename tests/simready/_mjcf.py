@@ -1,6 +1,6 @@
 """A minimal, independent MJCF writer for simready objects (tests only).
 
-It follows the conventions documented in ``bp_sdk.schemas.simready``: explicit inertial
+It follows the conventions documented in ``bp_contracts.simready``: explicit inertial
 from ``inertia``; parts in the body frame with MuJoCo sizes; the moving part as a child
 body at ``part_pos_m`` with its joint at ``anchor_m - part_pos_m``.
 """
@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import mujoco
 import numpy as np
-from bp_sdk.schemas import CollisionPart, Inertia, SimObject
+from bp_contracts.simready import CollisionPart, Inertia, SimObject
 
 from tests.simready._support import rotation
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from bp_contracts.simready import CollisionPart, SimObject, SimreadyManifest
 from bp_ingest.stage import IngestStage
 from bp_sdk.commit import CommitRecord, CommittedUnit, load_record, read_committed
 from bp_sdk.layout import Unit, run_dir
 from bp_sdk.markers import FailureMarker
 from bp_sdk.runner import Stage, run_stage
-from bp_sdk.schemas import CollisionPart, SimObject, SimreadyManifest
 from bp_sdk.storage import Storage
 from bp_simready.stage import SimreadyStage
 

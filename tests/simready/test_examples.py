@@ -7,8 +7,9 @@ import math
 
 import numpy as np
 import pytest
+from bp_contracts.catalog import load_catalog, load_materials
+from bp_contracts.scene_manifest import SceneManifest
 from bp_sdk.commit import read_committed
-from bp_sdk.schemas import SceneManifest, load_catalog, load_materials
 from bp_simready.settings import SimreadySettings
 
 from tests.conftest import EXAMPLE_SCENES

@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 import pytest
-from bp_sdk.schemas import SimObject, load_catalog
+from bp_contracts.catalog import load_catalog
+from bp_contracts.simready import SimObject
 from bp_sdk.storage import open_storage
 from bp_simready.settings import SimreadySettings
 

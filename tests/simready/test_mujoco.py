@@ -9,7 +9,7 @@ from collections.abc import Callable
 import mujoco
 import numpy as np
 import pytest
-from bp_sdk.schemas import CollisionPart, SimObject
+from bp_contracts.simready import CollisionPart, SimObject
 
 from tests.conftest import EXAMPLE_SCENES
 from tests.simready._mjcf import geoms_only_xml, pull, scene_xml, sweep_penetration

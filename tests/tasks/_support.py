@@ -13,25 +13,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from bp_contracts.assembly import Assembly, RobotPlacement, RobotSource
+from bp_contracts.catalog import load_catalog
+from bp_contracts.simready import Articulation, CollisionPart, Inertia, SimObject, SimreadyManifest
+from bp_contracts.tasks import TaskSet
+from bp_contracts.variation import ObjectPose, Variant
 from bp_sdk.commit import read_committed
 from bp_sdk.digest import sha256_bytes, sha256_json
 from bp_sdk.layout import run_dir
 from bp_sdk.markers import FailureMarker
 from bp_sdk.runner import Stage, StageContext, StageResult, run_stage
-from bp_sdk.schemas import (
-    Articulation,
-    Assembly,
-    CollisionPart,
-    Inertia,
-    RobotPlacement,
-    RobotSource,
-    SimObject,
-    SimreadyManifest,
-    TaskSet,
-    Variant,
-    load_catalog,
-)
-from bp_sdk.schemas.variation import ObjectPose
 from bp_sdk.settings import JobSettings
 from bp_sdk.storage import Storage
 from bp_tasks.stage import TasksStage

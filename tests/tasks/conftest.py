@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from bp_sdk.schemas import SimObject
+from bp_contracts.simready import SimObject
 from bp_sdk.settings import load_settings
 from bp_tasks.settings import TasksSettings
 from bp_tasks.world import World, build_world

@@ -7,9 +7,12 @@ import logging
 from dataclasses import dataclass
 
 import pytest
+from bp_contracts.assembly import Assembly
+from bp_contracts.simready import SimreadyManifest
+from bp_contracts.tasks import TaskSet
+from bp_contracts.variation import Variant
 from bp_sdk.errors import ExitCode
 from bp_sdk.runner import run_stage
-from bp_sdk.schemas import Assembly, SimreadyManifest, TaskSet, Variant
 from bp_sdk.storage import Storage, open_storage
 
 from tests.conftest import EXAMPLE_SCENES, EXAMPLES, job_env, minimal_blueprint, put_scene

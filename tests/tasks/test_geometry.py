@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from bp_contracts.geometry import yaw_quat_rad
 from bp_tasks.colours import colour_name
-from bp_tasks.geometry import Box, convex_hull, inside, overlap, rect, yaw_quat
+from bp_tasks.geometry import Box, convex_hull, inside, overlap, rect
 from bp_tasks.world import Layout, Robot, body_of
 
 from tests.tasks._support import clip_area, footprint, sim_object
@@ -22,7 +23,7 @@ def test_overlap_of_rectangles() -> None:
 
 def test_yawed_box_footprint_is_its_true_outline() -> None:
     """A box turned 45° is a diamond: it misses a square in its bounding box's corner."""
-    box = Box((0.0, 0.0, 0.5), yaw_quat(math.pi / 4), (1.0, 1.0, 1.0))
+    box = Box((0.0, 0.0, 0.5), yaw_quat_rad(math.pi / 4), (1.0, 1.0, 1.0))
     half = math.sqrt(2) / 2
     assert box.half_extents[0] == pytest.approx(half)
     assert len(box.footprint) == 4
@@ -34,7 +35,7 @@ def test_yawed_box_footprint_is_its_true_outline() -> None:
 @pytest.mark.parametrize("yaw_deg", [0.0, 17.0, 45.0, 90.0, 133.0])
 def test_footprint_area_matches_independent_clipping(yaw_deg: float) -> None:
     """The footprint polygon and the test's own clipping agree on a rotated box's area."""
-    q = yaw_quat(math.radians(yaw_deg))
+    q = yaw_quat_rad(math.radians(yaw_deg))
     box = Box((0.2, -0.1, 0.5), q, (0.3, 0.1, 0.2))
     ours = clip_area(list(box.footprint), -10, -10, 10, 10)
     obj = sim_object("b", "box", (0.3, 0.1, 0.2), (0.2, -0.1, 0.5), quat=q)
@@ -52,7 +53,7 @@ def test_inside_and_hull() -> None:
 
 def test_surface_of_a_yawed_table_and_its_spots() -> None:
     """A table turned 30° has an oriented top; every spot it offers keeps the box on it."""
-    q = yaw_quat(math.radians(30))
+    q = yaw_quat_rad(math.radians(30))
     table = body_of(sim_object("t", "table", (1.2, 0.6, 0.75), (0.0, 0.0, 0.375), quat=q))
     lay = Layout("v0000", {"t": table})
     robot = Robot((0.0, -1.0, 0.0), 90.0, 0.5, (0.0, -1.0, 0.833))

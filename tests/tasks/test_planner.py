@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from bp_sdk.schemas import TaskSet
+from bp_contracts.tasks import TaskSet
 from bp_tasks.planner import Planner
 
 from tests.tasks._support import (

@@ -8,25 +8,18 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from bp_contracts.assembly import Assembly, CameraSpec, LightSpec, RobotPlacement, RobotSource
+from bp_contracts.scene_manifest import SceneManifest
+from bp_contracts.simready import Inertia, SimObject, SimreadyManifest
+from bp_contracts.variation import VARIATIONS_INDEX_FILE as INDEX
+from bp_contracts.variation import Variant, variant_file, variant_id
 from bp_sdk.commit import CommitRecord, load_record, read_committed
 from bp_sdk.layout import Unit, run_dir
 from bp_sdk.markers import FailureMarker
 from bp_sdk.runner import Stage, StageContext, StageResult, run_stage
-from bp_sdk.schemas import (
-    Assembly,
-    CameraSpec,
-    Inertia,
-    LightSpec,
-    RobotPlacement,
-    RobotSource,
-    SceneManifest,
-    SimObject,
-    SimreadyManifest,
-    Variant,
-)
 from bp_sdk.settings import JobSettings
 from bp_sdk.storage import Storage
-from bp_variations.stage import INDEX, VariationsStage, variant_file
+from bp_variations.stage import VariationsStage
 
 from tests.conftest import job_env
 
@@ -264,7 +257,7 @@ class Outcome:
         units = read_committed(self.storage, self.scene, self.run, "variations")
         assert units, self.failure_text()
         count = self.index()["count"]
-        return [units[0].read_model(variant_file(i), Variant) for i in range(count)]
+        return [units[0].read_model(variant_file(variant_id(i)), Variant) for i in range(count)]
 
 
 def run_variations(storage: Storage, scene: str, run: str = "r1", **env: str) -> Outcome:

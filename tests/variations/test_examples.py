@@ -7,8 +7,10 @@ import math
 from dataclasses import dataclass
 
 import pytest
+from bp_contracts.assembly import Assembly
+from bp_contracts.simready import SimObject, SimreadyManifest
+from bp_contracts.variation import Variant
 from bp_sdk.digest import derive_seed, sha256_json
-from bp_sdk.schemas import Assembly, SimObject, SimreadyManifest, Variant
 from bp_sdk.storage import Storage, open_storage
 from bp_variations.variant import NOT_IN_SEED
 

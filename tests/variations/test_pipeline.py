@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from bp_contracts.assembly import Assembly
+from bp_contracts.simready import SimreadyManifest
+from bp_contracts.variation import Variant
 from bp_sdk.commit import CommittedUnit, require_committed
 from bp_sdk.runner import run_stage
-from bp_sdk.schemas import Assembly, SimreadyManifest, Variant
 from bp_sdk.storage import Storage, open_storage
 
 from tests.conftest import EXAMPLE_SCENES, EXAMPLES, job_env, put_scene

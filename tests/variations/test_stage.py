@@ -6,8 +6,9 @@ import json
 import math
 
 import pytest
+from bp_contracts.simready import SimObject
+from bp_contracts.variation import Variant
 from bp_sdk.errors import ExitCode
-from bp_sdk.schemas import SimObject, Variant
 from bp_sdk.storage import Storage
 from bp_variations.scene import build_scene
 from bp_variations.settings import VariationsSettings

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from bp_sdk.errors import BPError
+from bp_sdk.errors import BPError, RetryableError
 from bp_sdk.ids import ID_HINT, is_valid_id
+from bp_sdk.space import explain
 from bp_sdk.storage import Storage, open_storage
 from rich.console import Console
 from rich.markup import escape
@@ -61,6 +63,28 @@ def fail(err: BPError) -> typer.Exit:
     console.print(f"[bold red]error:[/] {escape(err.render())}", highlight=False)
     console.print(f"[bold]next:[/] {escape(err.next_step)}")
     return typer.Exit(int(err.exit_code))
+
+
+def os_error(err: OSError, storage: Storage | None = None) -> BPError:
+    """An ``OSError`` as one line: full, read-only or refused space said as the jobs say it
+    (storage key or TMPDIR, no absolute host path), anything else by its errno and file name."""
+    root = getattr(storage, "root", None)
+    found = explain(
+        err, root if isinstance(root, Path) else None, storage.where() if storage else "storage"
+    )
+    if found is not None:
+        return found
+    code = errno.errorcode.get(err.errno or 0, "OSError")
+    name = Path(str(err.filename)).name if err.filename else "a local file"
+    return RetryableError(
+        f"{err.strerror or type(err).__name__} ({code}) at {name}",
+        next_step="Check the file and the disk it is on, then retry.",
+    )
+
+
+def fail_os(err: OSError, storage: Storage | None = None) -> typer.Exit:
+    """Print an ``OSError`` as one line and what to do; the exit to raise (1)."""
+    return fail(os_error(err, storage))
 
 
 def parse_overrides(values: list[str]) -> dict[str, str]:

@@ -9,12 +9,13 @@ container runs it; ``bp workflow`` checks or runs any workflow file.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from bp_sdk.cleanup import cleanup, parse_duration
+from bp_sdk.cleanup import cleanup, cleanup_delivery_root, parse_duration
 from bp_sdk.errors import BPError
 from bp_sdk.layout import Unit
+from bp_sdk.spool import sweep
 from bp_sdk.storage import open_storage
 
 from bp_cli.approve import approve_cmd
@@ -29,6 +30,7 @@ from bp_cli.common import (
     console,
     default_storage,
     fail,
+    fail_os,
     launch,
     parse_overrides,
 )
@@ -43,7 +45,18 @@ from bp_cli.workflow_cmd import workflow_app
 
 __all__ = ["app", "default_storage", "main"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+class _OneLineErrors(typer.core.TyperGroup):
+    """A full, read-only or failing local disk is one line and exit 1, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as err:
+            raise fail_os(err) from None
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, cls=_OneLineErrors)
 app.command("verify")(verify_cmd)
 app.command("approve")(approve_cmd)
 app.command("run")(run_cmd)
@@ -95,6 +108,8 @@ def stage_cmd(
         results = run_tasks(script, env, tasks, timeout)
     except BPError as err:
         raise fail(err) from None
+    except OSError as err:
+        raise fail_os(err) from None
     worst = max(results, key=lambda r: (r.exit_code != 0, r.exit_code))
     for r in results if tasks > 1 else []:
         console.print(
@@ -161,20 +176,35 @@ def cleanup_cmd(
         str, typer.Option(help="idle time before an uncommitted attempt is removed (s/m/h/d)")
     ] = "24h",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="only report")] = False,
+    deliver_root: Annotated[
+        list[str] | None, typer.Option(help="a separate delivery root (DELIVER_ROOT) to sweep too")
+    ] = None,
 ) -> None:
-    """Remove uncommitted attempt folders older than the grace period."""
+    """Remove what interrupted jobs left, once idle for the grace period: uncommitted attempt
+    folders, temporary files, incomplete deliveries, spool folders of dead processes."""
     try:
-        report = cleanup(
-            open_storage(storage or default_storage()), parse_duration(grace), dry_run=dry_run
-        )
+        period = parse_duration(grace)
+        report = cleanup(open_storage(storage or default_storage()), period, dry_run=dry_run)
+        extra = [
+            cleanup_delivery_root(open_storage(r), period, dry_run=dry_run)
+            for r in deliver_root or []
+        ]
+        swept = sweep(dry_run=dry_run)
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
     except BPError as err:
         raise fail(err) from None
     verb = "would remove" if dry_run else "removed"
+    incomplete = len(report.incomplete_deliveries) + sum(
+        len(r.incomplete_deliveries) for r in extra
+    )
+    temps = len(report.temp_files) + sum(len(r.temp_files) for r in extra)
+    files = report.removed_files + sum(r.removed_files for r in extra)
+    size = report.removed_bytes + sum(r.removed_bytes for r in extra) + swept.removed_bytes
     console.print(
-        f"{verb} {len(report.removed)} attempt folders ({report.removed_files} files, "
-        f"{report.removed_bytes:,} bytes); kept {report.committed_attempts} committed, "
+        f"{verb} {len(report.removed)} attempt folders, {temps} temporary files, {incomplete} "
+        f"incomplete deliveries ({files} files) and {len(swept.removed)} spool folders of dead "
+        f"processes, {size:,} bytes in all; kept {report.committed_attempts} committed, "
         f"{len(report.kept_recent)} recent"
     )
 

@@ -77,7 +77,12 @@ def print_pipeline_result(console: Console, result: dict[str, Any], storage: Sto
         console.print(
             Text(f"delivered to {delivery.get('destination')}{approval}", style="bold green")
         )
-        console.print(Text("the lab checks it with: bp verify " + str(delivery.get("destination"))))
+        console.print(
+            Text(
+                f"the lab checks it with: bp verify --digest {delivery.get('dataset_digest')} "
+                f"{delivery.get('destination')}"
+            )
+        )
     status = result.get("status")
     if status == "needs_approval":
         console.print(

@@ -1,12 +1,14 @@
 """``bp verify <path-or-uri>``: what a lab runs on a dataset it received.
 
-Checksums, schema, tier, frame counts and decodes, values (see :mod:`bp_dataset.verify`).
-Prints a table (or ``--json``) and exits 0 only if every check holds, 1 if any fails,
-2 for a usage error (a location that does not exist, a malformed URI).
+Checksums, schema, tier, frame counts and decodes, values (see :mod:`bp_dataset.verify`);
+for a delivered folder, its record and statement; with ``--digest``, the digest the lab
+pinned. Prints a table (or ``--json``) and exits 0 only if every check holds, 1 if any
+fails, 2 for a usage error (a location that does not exist, a malformed URI or digest).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Annotated
 
@@ -21,6 +23,7 @@ from rich.table import Table
 
 PROBLEMS_SHOWN = 20  # per check in the table; --json has all that were collected
 LABELS = {"checksums": "hashing", "data": "reading data", "frames": "decoding video"}
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 def _progress_bar(console: Console) -> tuple[Progress, dict[str, TaskID]]:
@@ -54,6 +57,10 @@ def render(console: Console, report: VerifyReport) -> None:
     console.print(table)
     if report.dataset_digest:
         console.print(f"dataset digest (sha256 of meta/SHA256SUMS): {report.dataset_digest}")
+    pinned = report.check("digest")
+    if pinned is not None and isinstance(pinned.value, dict):
+        state = "[green]matches[/]" if pinned.passed else "[bold red]does NOT match[/]"
+        console.print(f"pinned digest (--digest): {escape(str(pinned.value['pinned']))}: {state}")
     if report.passed:
         console.print("[bold green]verified: every check holds[/]")
     else:
@@ -76,9 +83,28 @@ def verify_cmd(
             min=1, max=64, help="threads hashing and decoding (default: one per core, at least 2)"
         ),
     ] = None,
+    digest: Annotated[
+        str | None,
+        typer.Option(
+            "--digest",
+            metavar="SHA256",
+            help="fail unless the dataset digest (sha256 of meta/SHA256SUMS) is this one, and, "
+            "for a delivery, its _DELIVERY.json names it",
+        ),
+    ] = None,
+    delivery: Annotated[
+        bool,
+        typer.Option(
+            "--delivery",
+            help="verify as a delivered folder: _DELIVERY.json must be there (also implied by "
+            "DELIVERY.md or a deliveries/<customer>/<dataset>/ location)",
+        ),
+    ] = False,
 ) -> None:
-    """Verify a dataset as a lab would: checksums, schema, tier, frames and decodes, values."""
+    """Verify a dataset as a lab would: checksums, schema, tier, frames and decodes, values;
+    a delivery's record and statement; the digest pinned with --digest."""
     err = Console(stderr=True)
+    pinned = _pinned_digest(err, digest)
     try:
         root = open_target(target)
     except ConfigError as exc:
@@ -97,11 +123,13 @@ def verify_cmd(
             if checksums_only:  # keeps pyarrow and PyAV unimported: as fast as sha256sum -c
                 from bp_dataset.checksum_check import verify_checksums  # noqa: PLC0415
 
-                report = verify_checksums(root, workers, progress)
+                report = verify_checksums(root, workers, progress, delivery=delivery, digest=pinned)
             else:
                 from bp_dataset.verify import verify_dataset  # noqa: PLC0415
 
-                report = verify_dataset(root, workers=workers, progress=progress)
+                report = verify_dataset(
+                    root, workers=workers, progress=progress, delivery=delivery, digest=pinned
+                )
     except BPError as exc:  # the location itself could not be read (network, permissions)
         err.print(f"[bold red]error:[/] could not read {escape(target)}: {escape(exc.message)}")
         raise typer.Exit(2 if isinstance(exc, ConfigError) else 1) from None
@@ -112,3 +140,19 @@ def verify_cmd(
     else:
         render(Console(), report)
     raise typer.Exit(0 if report.passed else 1)
+
+
+def _pinned_digest(err: Console, digest: str | None) -> str | None:
+    """The ``--digest`` value, lower-cased; a usage error (exit 2) unless it is a sha256."""
+    if digest is None:
+        return None
+    value = digest.strip().lower()
+    if not _DIGEST.fullmatch(value):
+        err.print(
+            f"[bold red]error:[/] --digest must be a sha256: 64 hexadecimal characters, "
+            f"got {escape(repr(digest[:80]))}",
+            highlight=False,
+        )
+        err.print("[bold]next:[/] Give the dataset digest your delivery record names.")
+        raise typer.Exit(int(ExitCode.CONFIG))
+    return value

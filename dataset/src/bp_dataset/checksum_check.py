@@ -3,12 +3,14 @@
 Files are hashed in parallel threads (hashlib and file reads release the GIL, so every
 core works), each streamed in 1 MiB blocks, largest first so the threads finish
 together. What a lab gets from this check equals ``sha256sum -c meta/SHA256SUMS`` plus
-the files that ``sha256sum`` would not notice: present but not listed.
+the files that ``sha256sum`` would not notice: present but not listed (leftovers of
+interrupted writes, ``.bp-tmp-*``, included). Only ``_DELIVERY.json`` and ``DELIVERY.md``
+may lie beside a delivered dataset unlisted; :func:`bp_dataset.delivery.delivery_checks`
+checks them.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -17,13 +19,12 @@ from dataclasses import dataclass, field
 from bp_sdk.errors import BPError
 
 from bp_dataset.checksums import dataset_digest, missing_and_extra, parse_sums, sha256_stream
-from bp_dataset.delivery import DELIVERY_RECORD
+from bp_dataset.delivery import NOT_DATASET_FILES, delivery_checks
 from bp_dataset.layout import SHA256SUMS
 from bp_dataset.report import CHECKSUMS, CheckResult, Problems, VerifyReport
 from bp_dataset.root import DatasetFile, DatasetRoot
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
-NOT_DATASET_FILES = frozenset({DELIVERY_RECORD})  # written beside a delivered copy, about it
 
 
 def default_workers() -> int:
@@ -85,7 +86,7 @@ def check_checksums(
     listed, sum_errors = parse_sums(sums)
     for err in sum_errors:
         problems.add(f"{SHA256SUMS} line {err.line}: {err.problem}")
-    present = {f.path: f for f in root.files() if f.path not in NOT_DATASET_FILES}
+    present = {f.path: f for f in present_files(root) if f.path not in NOT_DATASET_FILES}
     missing, extra = missing_and_extra(listed, present)
     for path in missing:
         problems.add(f"{path}: listed in {SHA256SUMS} but missing")
@@ -113,36 +114,31 @@ def check_checksums(
     }
     summary = f"{len(digests) - bad}/{len(listed)} files match ({size:,} bytes)"
     result = CheckResult.from_problems(CHECKSUMS, problems, value, summary)
-    check_delivery_record(root, dataset_digest(sums), result)
-    return ChecksumOutcome(
-        result,
-        dataset_digest(sums),
-        digests,
-        sums,
-    )
+    return ChecksumOutcome(result, dataset_digest(sums), digests, sums)
 
 
-def check_delivery_record(root: DatasetRoot, digest: str | None, result: CheckResult) -> None:
-    """A delivery record beside the copy must name this dataset's digest."""
-    if not root.exists(DELIVERY_RECORD):
-        return
-    try:
-        named = json.loads(root.read(DELIVERY_RECORD)).get("dataset_digest")
-    except (BPError, ValueError, AttributeError):
-        named = None
-    if named != digest:
-        result.passed = False
-        result.problems.append(
-            f"{DELIVERY_RECORD}: names dataset digest {str(named)[:16]}…, but meta/SHA256SUMS "
-            f"gives {str(digest)[:16]}…"
-        )
+def present_files(root: DatasetRoot) -> list[DatasetFile]:
+    """Every object under the root, leftovers of interrupted writes included."""
+    start = f"{root.prefix}/" if root.prefix else ""
+    return [
+        DatasetFile(info.path[len(start) :], info.size)
+        for info in root.storage.list(start, include_temporary=True)
+        if info.path.startswith(start)
+    ]
 
 
 def verify_checksums(
-    root: DatasetRoot, workers: int | None = None, progress: Progress | None = None
+    root: DatasetRoot,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    *,
+    delivery: bool = False,
+    digest: str | None = None,
 ) -> VerifyReport:
-    """``bp verify --checksums-only``: the checksums check alone (imports no pyarrow/PyAV)."""
+    """``bp verify --checksums-only``: the checksums check, and the delivery and pinned
+    digest checks where they apply (imports no pyarrow/PyAV)."""
     cs = check_checksums(root, workers, progress)
+    checks = [cs.result, *delivery_checks(root, cs.digest, required=delivery, pinned=digest)]
     return VerifyReport(
-        target=root.label, dataset_digest=cs.digest, checks=[cs.result], file_digests=cs.digests
+        target=root.label, dataset_digest=cs.digest, checks=checks, file_digests=cs.digests
     )

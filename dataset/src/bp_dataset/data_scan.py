@@ -6,7 +6,8 @@ and the indices (``index`` contiguous over the dataset, ``frame_index`` 0..lengt
 ``timestamp`` = frame_index / fps, rows in the data file their episode names). The value
 side checks that every number is finite, quaternions have unit norm, ``next.done`` marks
 exactly each episode's last frame and actions lie within their declared ranges. It
-also records each episode's last-frame ``next.success`` (the tier check's failure rollouts).
+also records each episode's last-frame ``next.success`` (the tier check's failure rollouts)
+and first-frame ``observation.state`` (the gate's check of the recorded initial states).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class DataScan:
     files: int = 0
     rows: int = 0
     last_success: dict[int, bool] = field(default_factory=dict)
+    first_state: dict[int, list[float]] = field(default_factory=dict)  # observation.state, frame 0
     nonfinite: int = 0
     bad_quaternions: int = 0
     out_of_range: int = 0
@@ -242,6 +244,10 @@ class _Scanner:
                     f"{rel}: 'next.done' must be true exactly on each episode's last frame "
                     f"(episode {ep[k]} frame {fi[k]} has {bool(done[k])})"
                 )
+        if "observation.state" in mats:
+            first = fi == 0
+            for e, row in zip(ep[first], mats["observation.state"][first], strict=True):
+                self.out.first_state[int(e)] = [float(x) for x in row]
         if "next.success" in mats:
             success = mats["next.success"][:, 0].astype(bool)
             for e, s in zip(ep[last], success[last], strict=True):

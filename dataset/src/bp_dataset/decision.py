@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any, Final, Literal
 
 from bp_sdk.commit import CommitRecord, require_unit
-from bp_sdk.ids import is_valid_id
 from bp_sdk.layout import Unit
 from bp_sdk.storage import Storage
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,12 +23,6 @@ DECISION_FILE: Final = "decision.json"
 GATE_STAGE: Final = "gate"
 EXPORT_STAGE: Final = "export"
 DELIVER_STAGE: Final = "deliver"
-
-
-def default_dataset_id(scene_id: str, run_id: str) -> str:
-    """``<scene>-<run>``: the id a one-run dataset gets when none is set (export's default)."""
-    derived = f"{scene_id}-{run_id}"
-    return derived if is_valid_id(derived) else derived[:128].rstrip("-_")
 
 
 def dataset_unit(dataset_id: str, stage: str) -> Unit:

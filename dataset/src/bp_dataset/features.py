@@ -12,18 +12,20 @@ Tiers (the content must match the declared tier exactly):
 | plus | yes | yes (lossless) | – | – | – | – |
 | full | yes | yes (lossless) | yes (lossless) | yes | yes | yes (flagged) |
 
-Depth, segmentation, object poses and contacts vary in shape between scenes (object
-counts) or must stay lossless, so they live in ``lossless/`` ``.npz`` files (one per
-episode file), never in lossy video and never as LeRobot features.
+Depth, segmentation, object poses and contacts must stay lossless, so they live in
+``lossless/`` ``.npz`` files (one per episode file), never in lossy video and never as
+LeRobot features. Object rows follow the dataset's fixed object list (``info.json →
+blueprintpipeline.objects``): every episode has the same shape, and
+``observation.object_present`` (derived by export, not recorded) says which rows exist in
+the episode's scene and variant.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-Tier = Literal["core", "plus", "full"]
-TIERS: Final[tuple[Tier, ...]] = ("core", "plus", "full")
+from bp_contracts.episode import Tier  # the tiers an episode is recorded at
 
 ARM_JOINTS: Final = tuple(f"joint{i}" for i in range(1, 8))
 STATE_NAMES: Final = (*ARM_JOINTS, "gripper_opening")
@@ -61,7 +63,34 @@ LOSSLESS_PER_CAMERA: Final[dict[Tier, tuple[str, ...]]] = {
 LOSSLESS_GLOBAL: Final[dict[Tier, tuple[str, ...]]] = {
     "core": (),
     "plus": (),
-    "full": ("observation.object_poses", "observation.contacts"),
+    "full": ("observation.object_poses", "observation.contacts", "observation.object_present"),
+}
+# lossless streams export derives (the episodes stage does not record them)
+DERIVED_STREAMS: Final = frozenset({"observation.object_present"})
+OBJECT_STREAMS: Final = ("observation.object_poses", "observation.contacts")
+ABSENT_POSE: Final = (0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)  # object rows absent from an episode
+# What each lossless stream holds (info.json "meaning" and the card)
+LOSSLESS_MEANING: Final[dict[str, str]] = {
+    "observation.depth": (
+        "depth per pixel (float32, metres along the camera's optical axis; 0.0 = background: "
+        "nothing nearer than the far clipping plane; see blueprintpipeline.depth), lossless npz"
+    ),
+    "observation.segmentation": (
+        "MuJoCo geom id per pixel (int32, -1 background); id -> geom/body/object names per "
+        "scene variant in meta/objects.json, lossless npz"
+    ),
+    "observation.object_poses": (
+        "per object of blueprintpipeline.objects (one row each, same order in every episode): "
+        "position (m) + quaternion wxyz, world; absent rows are 0 0 0 1 0 0 0"
+    ),
+    "observation.contacts": (
+        "per object of blueprintpipeline.objects: touches robot (0/1), touches other (0/1), "
+        "contact count, deepest penetration (m); absent rows are 0"
+    ),
+    "observation.object_present": (
+        "per object of blueprintpipeline.objects: 1 if the object exists in the episode's scene "
+        "and variant, else 0 (uint8; constant over an episode)"
+    ),
 }
 KEEPS_FAILURES: Final[dict[Tier, bool]] = {"core": False, "plus": False, "full": True}
 
@@ -134,7 +163,9 @@ def data_columns(feats: dict[str, Any]) -> list[str]:
 
 
 def required_npz_keys(rec: Recording) -> list[str]:
-    """Streams an episode's npz must hold for this recording (all tiers, then the tier's)."""
+    """Streams an episode's npz must hold for this recording (all tiers, then the tier's;
+    streams export derives are not recorded)."""
     base = ["observation.state", "observation.velocity", "observation.ee_pose", "action"]
     per_cam = [f"{p}.{c}" for c in rec.cameras for p in ("observation.images", "camera.extrinsics")]
-    return [*base, *per_cam, *rec.lossless_keys()]
+    recorded = [k for k in rec.lossless_keys() if k not in DERIVED_STREAMS]
+    return [*base, *per_cam, *recorded]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from bp_contracts.episode import TIERS, Tier
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bp_dataset.features import TIERS, Tier
 from bp_dataset.layout import CHUNKS_SIZE, CODEBASE_VERSION, DATA_PATH, VIDEO_PATH
 
 
@@ -33,6 +33,32 @@ class CameraMeta(BaseModel):
         return k
 
 
+class DepthEncoding(BaseModel):
+    """How depth images encode distance (tiers plus and full)."""
+
+    model_config = ConfigDict(extra="forbid")
+    unit: Literal["m"] = "m"
+    dtype: Literal["float32"] = "float32"
+    measure: str = "distance along the camera's optical axis (z-depth), not along the ray"
+    background_value: float = 0.0
+    background: str = "no surface nearer than the far clipping plane (open space)"
+    near_m: float = Field(ge=0, description="nearest valid depth (near clipping plane)")
+    far_m: float = Field(gt=0, description="every valid depth is below this (far clipping plane)")
+    per_scene: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="scene id -> (near, far) clipping planes in metres"
+    )
+
+
+class SegmentationEncoding(BaseModel):
+    """What a segmentation pixel holds (tier full)."""
+
+    model_config = ConfigDict(extra="forbid")
+    ids: str = "MuJoCo geom id of the surface seen at the pixel"
+    background: int = -1
+    max_id: int = Field(ge=-1, description="largest geom id in the dataset's scenes")
+    maps: str = Field(description="file mapping each id to geom, body and object per scene variant")
+
+
 class PipelineBlock(BaseModel):
     """What LeRobot's format has no field for: tier, cameras, control, meanings, ids."""
 
@@ -46,6 +72,12 @@ class PipelineBlock(BaseModel):
     lossless_streams: list[str] = Field(default_factory=list)
     lossless_path: str | None = None
     video_encoder: str  # the encoder used, e.g. libsvtav1 (info blocks name the codec)
+    # the dataset's fixed object list: rows of object poses, contacts, presence and initial states
+    objects: list[str] = Field(default_factory=list)
+    objects_file: str | None = None  # objects, categories and segmentation maps (meta/objects.json)
+    initial_states: str | None = None  # every episode's initial state (meta/initial_states.parquet)
+    depth: DepthEncoding | None = None
+    segmentation: SegmentationEncoding | None = None
 
     @field_validator("tier")
     @classmethod

@@ -43,7 +43,14 @@ STREAM_DTYPES: Final = {
     "observation.segmentation": "i",
     "observation.object_poses": "f",
     "observation.contacts": "f",
+    "observation.object_present": "u",
 }
+OBJECT_ROWS: Final = frozenset(
+    {"observation.object_poses", "observation.contacts", "observation.object_present"}
+)
+
+
+_KIND_NAMES: Final = {"f": "float", "i": "integer", "u": "unsigned integer (uint8)"}
 
 
 def _kind(stream: str) -> str | None:
@@ -100,7 +107,8 @@ def check_lossless(root: DatasetRoot, meta: Meta, tier: Problems, values: Proble
         if rel not in files:
             tier.add(f"{rel}: missing (holds the lossless streams of episodes {members[:20]})")
             continue
-        _check_file(root, rel, {e: eps.length[e] for e in members}, want, tier, values)
+        lengths = {e: eps.length[e] for e in members}
+        _check_file(root, rel, lengths, want, len(block.objects), tier, values)
     return len(files)
 
 
@@ -109,10 +117,12 @@ def _check_file(
     rel: str,
     lengths: dict[int, int],
     want: list[str],
+    objects: int,
     tier: Problems,
     values: Problems,
 ) -> None:
-    """Exactly the declared streams of the file's episodes, one row per frame, finite."""
+    """Exactly the declared streams of the file's episodes, one row per frame, finite, and
+    one object row per object of the dataset's object list (when it declares one)."""
     expected = {lossless_member(e, s): (e, s) for e in lengths for s in want}
     try:
         with root.open(rel) as f, np.load(f, allow_pickle=False) as npz:
@@ -134,11 +144,14 @@ def _check_file(
                     tier.add(
                         f"{rel}: {key!r} has {arr.shape[0] if arr.ndim else 0} rows, episode {e} has {lengths[e]} frames"
                     )
+                if objects and stream in OBJECT_ROWS and (arr.ndim < 2 or arr.shape[1] != objects):
+                    tier.add(
+                        f"{rel}: {key!r} has shape {arr.shape}, expected one row per object of "
+                        f"blueprintpipeline.objects ({objects})"
+                    )
                 kind = _kind(stream)
                 if kind is not None and arr.dtype.kind != kind:
-                    tier.add(
-                        f"{rel}: {key!r} has dtype {arr.dtype}, expected {'float' if kind == 'f' else 'integer'}"
-                    )
+                    tier.add(f"{rel}: {key!r} has dtype {arr.dtype}, expected {_KIND_NAMES[kind]}")
                 if arr.dtype.kind == "f":
                     bad = int((~np.isfinite(arr)).sum())
                     if bad:

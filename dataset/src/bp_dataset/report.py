@@ -19,6 +19,8 @@ SCHEMA: Final = "schema"
 TIER: Final = "tier"
 FRAMES: Final = "frames"
 VALUES: Final = "values"
+DELIVERY: Final = "delivery"  # only when the folder is a delivery
+DIGEST: Final = "digest"  # only when a digest is pinned (bp verify --digest)
 CHECK_ORDER: Final = (CHECKSUMS, SCHEMA, TIER, FRAMES, VALUES)
 CHECK_MEANING: Final[dict[str, str]] = {
     CHECKSUMS: "every file listed in meta/SHA256SUMS is present with its sha256; nothing unlisted",
@@ -26,6 +28,8 @@ CHECK_MEANING: Final[dict[str, str]] = {
     TIER: "content matches the declared tier exactly (lossless streams, failure rollouts)",
     FRAMES: "every video decodes; frames per episode == length; frame k at from_timestamp + k/fps",
     VALUES: "finite numbers, finite rewards, unit quaternions, actions within declared ranges",
+    DELIVERY: "_DELIVERY.json names this digest; DELIVERY.md has the sha256 it names",
+    DIGEST: "the dataset digest (and the delivery record's) is the pinned one",
 }
 
 

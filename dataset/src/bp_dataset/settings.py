@@ -1,17 +1,16 @@
 """The one ``DATASET_ID`` setting every dataset stage shares (export, gate, deliver, report).
 
 A dataset stage commits under ``datasets/<DATASET_ID>/<stage>``. Unset, the id is
-``<SCENE_ID>-<RUN_ID>`` (:func:`bp_dataset.decision.default_dataset_id`) for every stage
+``<SCENE_ID>-<RUN_ID>`` (:func:`bp_contracts.dataset_id.dataset_id`) for every stage
 alike, so export, gate, deliver and ``bp run`` always look in the same place.
 """
 
 from __future__ import annotations
 
+from bp_contracts.dataset_id import dataset_id
 from bp_sdk.ids import Identifier
 from bp_sdk.settings import JobSettings
 from pydantic import Field
-
-from bp_dataset.decision import default_dataset_id
 
 
 class DatasetStageSettings(JobSettings):
@@ -24,4 +23,4 @@ class DatasetStageSettings(JobSettings):
 
     def dataset(self) -> str:
         """The dataset this stage works on."""
-        return self.dataset_id or default_dataset_id(self.scene_id, self.run_id)
+        return dataset_id(self.scene_id, self.run_id, self.dataset_id)

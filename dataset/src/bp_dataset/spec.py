@@ -23,9 +23,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from bp_contracts.episode import Tier
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from bp_dataset.features import Tier
 
 SPEC_SCHEMA = "bp.dataset_spec/v1"
 _ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"

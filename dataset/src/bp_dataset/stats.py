@@ -13,13 +13,19 @@ per colour channel for images, as ``(3, 1, 1)`` lists scaled to [0, 1] like LeRo
   quantile error is at most one bin: ``range / BINS`` after the last doubling.
 * Images (uint8) use an exact 256-bin histogram per channel, so their quantiles are exact
   (inverted-CDF definition: the smallest value whose CDF reaches q).
+
+The initial-state spread (:func:`initial_state_spread`) measures how different the starts
+of repeated episodes are; export reports it in ``meta/quality.json`` and the gate
+recomputes it from ``meta/initial_states.parquet``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
+from numpy.typing import NDArray
 
 QUANTILES: Final = (0.01, 0.10, 0.50, 0.90, 0.99)
 QUANTILE_KEYS: Final = ("q01", "q10", "q50", "q90", "q99")
@@ -236,3 +242,63 @@ class ImageStats:
 def order_stats(stats: dict[str, Any]) -> dict[str, Any]:
     """Keys in LeRobot's order (min, max, mean, std, count, quantiles)."""
     return {k: stats[k] for k in STAT_KEYS if k in stats}
+
+
+# ---------------------------------------------------------------------- initial states
+
+SPREAD_DEFINITION: Final = (
+    "per (scene, run, variant, task) group of at least 2 episodes: object spread = RMS over "
+    "the group's episodes and the objects present in all of them of the xy distance (m) of "
+    "each object's initial position from its mean over the group; robot spread = RMS over "
+    "the episodes of the L2 distance (rad) of the initial arm joints from their group mean. "
+    "The dataset's value is the smallest group's (identical starts give 0)."
+)
+GroupKey = tuple[str, str, str, str]  # scene, run, variant, task
+
+
+@dataclass(frozen=True)
+class InitialStateRow:
+    """One episode's initial state as the spread needs it."""
+
+    group: GroupKey
+    object_xy: NDArray[np.float64]  # (N, 2)
+    present: NDArray[np.bool_]  # (N,)
+    robot_qpos: NDArray[np.float64]  # (7,)
+
+
+def _rms(dev: NDArray[np.float64]) -> float:
+    return float(np.sqrt(np.mean(np.sum(dev * dev, axis=-1))))
+
+
+def initial_state_spread(rows: list[InitialStateRow]) -> dict[str, Any]:
+    """Spread of the initial states within each group (:data:`SPREAD_DEFINITION`)."""
+    groups: dict[GroupKey, list[InitialStateRow]] = {}
+    for r in rows:
+        groups.setdefault(r.group, []).append(r)
+    out: list[dict[str, Any]] = []
+    for key in sorted(groups):
+        members = groups[key]
+        entry: dict[str, Any] = dict(
+            zip(("scene_id", "run_id", "variant_id", "task_id"), key, strict=True)
+        )
+        entry["episodes"] = len(members)
+        entry["object_spread_m"] = entry["robot_spread_rad"] = None
+        if len(members) >= 2:
+            common = np.logical_and.reduce([m.present for m in members])
+            if common.any():
+                xy = np.stack([m.object_xy[common] for m in members])
+                entry["object_spread_m"] = round(_rms(xy - xy.mean(axis=0)), 6)
+            robot = np.stack([m.robot_qpos for m in members])
+            entry["robot_spread_rad"] = round(_rms(robot - robot.mean(axis=0)), 6)
+        out.append(entry)
+    objects = [g["object_spread_m"] for g in out if g["object_spread_m"] is not None]
+    robots = [g["robot_spread_rad"] for g in out if g["robot_spread_rad"] is not None]
+    return {
+        "definition": SPREAD_DEFINITION,
+        "groups_measured": sum(1 for g in out if g["episodes"] >= 2),
+        "groups_with_one_episode": sum(1 for g in out if g["episodes"] < 2),
+        "min_object_spread_m": min(objects) if objects else None,
+        "mean_object_spread_m": round(sum(objects) / len(objects), 6) if objects else None,
+        "min_robot_spread_rad": min(robots) if robots else None,
+        "groups": out,
+    }

@@ -14,7 +14,9 @@
 * **frames**: every video decodes with PyAV; frames per episode equal its length and
   frame k is shown at ``from_timestamp + k/fps`` within 1e-4 s;
 * **values**: every number finite (rewards included), quaternions of unit norm,
-  ``next.done`` on last frames only, actions within ranges where the dataset declares them.
+  ``next.done`` on last frames only, actions within ranges where the dataset declares them;
+* **delivery** (a delivered folder only) and **digest** (a pinned digest only): see
+  :func:`bp_dataset.delivery.delivery_checks`.
 
 Every check collects all its problems, each naming the file; a check that cannot run
 (because what it reads is broken) fails. Nothing here raises on a bad dataset.
@@ -33,6 +35,7 @@ from bp_sdk.errors import BPError, Terminated
 from bp_dataset import decode
 from bp_dataset.checksum_check import Progress, check_checksums, default_workers
 from bp_dataset.data_scan import DataScan, Ranges, scan_data
+from bp_dataset.delivery import delivery_checks
 from bp_dataset.lossless import check_lossless
 from bp_dataset.report import (
     FRAMES,
@@ -65,10 +68,18 @@ def verify_dataset(
     checksums_only: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
+    delivery: bool = False,
+    digest: str | None = None,
 ) -> VerifyReport:
-    """Run every check (or only the checksums) and return the report."""
+    """Run every check (or only the checksums) and return the report. ``delivery``: the
+    folder must be a delivery; ``digest``: the dataset digest it must have."""
     return run_checks(
-        root, checksums_only=checksums_only, workers=workers, progress=progress
+        root,
+        checksums_only=checksums_only,
+        workers=workers,
+        progress=progress,
+        delivery=delivery,
+        digest=digest,
     ).report
 
 
@@ -78,10 +89,12 @@ def run_checks(
     checksums_only: bool = False,
     workers: int | None = None,
     progress: Progress | None = None,
+    delivery: bool = False,
+    digest: str | None = None,
 ) -> Verification:
     """Every check, with the metadata and data scan they read."""
     cs = check_checksums(root, workers, progress)
-    checks = [cs.result]
+    checks = [cs.result, *delivery_checks(root, cs.digest, required=delivery, pinned=digest)]
     meta, scan = Meta(), None
     if not checksums_only:
         content, meta, scan = verify_content(root, workers=workers, progress=progress)

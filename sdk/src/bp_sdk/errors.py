@@ -103,6 +103,19 @@ class StorageError(RetryableError):
     """The storage backend failed in a way that may pass."""
 
 
+class StorageFull(StorageError):  # noqa: N818 - named for what the user must fix
+    """Storage (or the job's local temp space) ran out of space or quota. Exit 1: free
+    space, then the retry succeeds. The message is one line: what, where, what to do."""
+
+    next_step = "Free space or raise the quota where the message says, then retry."
+
+
+class StorageRefused(StorageError):  # noqa: N818 - named for what the user must fix
+    """Storage (or the job's local temp space) is read-only or refuses writes. Exit 1."""
+
+    next_step = "Make the place the message names writable for the job, then retry."
+
+
 class PathError(PermanentError):
     """A storage path is outside its root or has characters we refuse."""
 

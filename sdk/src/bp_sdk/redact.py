@@ -59,6 +59,46 @@ class Redactor:
         return value
 
 
+# keys of a structured (JSON) secret whose values leak the secret on their own
+SENSITIVE_KEYS = frozenset(
+    {
+        "private_key",
+        "private_key_id",
+        "client_secret",
+        "secret",
+        "key",
+        "password",
+        "token",
+        "access_token",
+        "refresh_token",
+        "api_key",
+    }
+)
+_PEM_LINE = re.compile(r"^[A-Za-z0-9+/=]{16,}$")
+
+
+def secret_fragments(value: str) -> list[str]:
+    """``value`` and the parts of it that would leak it on their own: for a JSON secret (a
+    service-account key), the string fields named like secrets; for a PEM block, every
+    base64 line and the lines joined. Each is registered for redaction."""
+    out = [value]
+    try:
+        doc = json.loads(value)
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            if isinstance(v, str) and k.lower() in SENSITIVE_KEYS and v != value:
+                out += secret_fragments(v)
+    if "-----BEGIN" in value:
+        lines = [line.strip() for line in value.replace("\\n", "\n").splitlines()]
+        body = [line for line in lines if _PEM_LINE.match(line)]
+        out += body
+        if body:
+            out.append("".join(body))
+    return out
+
+
 def sanitize_paths(text: str) -> str:
     """Replace absolute paths by package-relative ones (or the bare file name)."""
     text = _SITE.sub("", text)

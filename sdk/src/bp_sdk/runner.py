@@ -8,8 +8,11 @@ commit protocol so no stage can publish outputs any other way:
 3. compute the inputs digest; a committed unit with the same digest is skipped (exit 0),
    with a different digest is a permanent error (run id reuse), and a permanent failure
    already recorded for the same inputs and code stops at once (exit 3),
-4. run the stage into its attempt folder, then write the commit record last,
-5. on failure write ``_FAILURE.json`` in the attempt and exit 1 / 3 / 143.
+4. read every secret the settings name, refuse at once a read-only or full local
+   storage, run the stage into its attempt folder, then write the commit record last,
+5. on failure write ``_FAILURE.json`` in the attempt and exit 1 / 3 / 143 (full or
+   read-only storage: one line, exit 1, see :mod:`bp_sdk.failure`); the local spool
+   folders the job made are removed on the way out whatever happened.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, ClassVar, Generic, TypeVar
 
+from bp_sdk import space, spool
 from bp_sdk.commit import (
     AttemptRef,
     CommitRecord,
@@ -39,10 +43,11 @@ from bp_sdk.commit import (
     outputs_digest,
 )
 from bp_sdk.config_marker import write_config_marker
-from bp_sdk.errors import BPError, ConfigError, ExitCode, Problem, Terminated
+from bp_sdk.errors import ConfigError, ExitCode, Problem, Terminated
+from bp_sdk.failure import fail_stage, repeat_marker
 from bp_sdk.logs import LogContext, configure_logging, trace_name
-from bp_sdk.markers import FailureMarker, permanent_marker_for, write_marker
-from bp_sdk.redact import Redactor, format_traceback, sanitize_paths
+from bp_sdk.markers import permanent_marker_for
+from bp_sdk.redact import Redactor
 from bp_sdk.secrets import Secrets
 from bp_sdk.settings import JobSettings, load_settings
 from bp_sdk.storage import Storage, open_storage
@@ -74,6 +79,12 @@ class StageContext(Generic[S]):
     partial: dict[str, Any] = field(default_factory=dict)
     cancelled: Callable[[], None] = field(default=lambda: None)
     _last_progress: float = 0.0
+    secret_values: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def secret(self, setting: str) -> str | None:
+        """The value of the secret that the :data:`~bp_sdk.settings.SecretName` setting
+        ``setting`` (field name) names, read before the work began; None when it is unset."""
+        return self.secret_values.get(setting)
 
     def progress(
         self,
@@ -210,6 +221,7 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
             redactor=Redactor(settings.secret_values()),
             environ=env,
             dotenv=Path.cwd() / ".env",
+            endpoint=settings.secret_manager_endpoint,
         )
         secrets.refuse_local_in_production()
         _check_sharding(stage, settings)
@@ -238,6 +250,8 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
     digest: str | None = None
     storage: Storage | None = None
     ctx: StageContext[S] | None = None
+    space.reset()
+    _sweep_spool()
     try:
         storage = open_storage(settings.storage_uri, project=settings.google_cloud_project)
         inputs = stage.inputs(settings, storage)
@@ -262,8 +276,10 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
                 earlier.message,
                 extra={"fields": {"earlier_marker": unit.failure_path(earlier.attempt_id)}},
             )
-            _repeat_marker(storage, unit, earlier, settings)
+            repeat_marker(storage, unit, earlier, settings)
             return int(ExitCode.PERMANENT)
+        secret_values = secrets.resolve(settings.secret_refs())
+        storage.check_writable()
         output = OutputWriter(storage, unit, settings.attempt_id)
         ctx = StageContext(
             settings,
@@ -273,6 +289,7 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
             redactor,
             logging.getLogger(f"bp.{stage.name}"),
             secrets,
+            secret_values=secret_values,
         )
         log.info(
             "%s starting (attempt %s)",
@@ -339,101 +356,20 @@ def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
             exc = Terminated("interrupted (SIGINT)")
         if isinstance(exc, SystemExit | GeneratorExit):
             raise
-        return _fail(stage, settings, unit, storage, ctx, exc, digest, params, code, redactor)
+        return fail_stage(stage, settings, unit, storage, ctx, exc, digest, params, code, redactor)
     finally:
         sigterm.restore()
+        spool.remove_own()
         if storage is not None:
             storage.close()
 
 
-def _fail(
-    stage: Stage[S],
-    settings: S,
-    unit: Any,
-    storage: Storage | None,
-    ctx: StageContext[S] | None,
-    exc: BaseException,
-    digest: str | None,
-    params: dict[str, Any],
-    code: dict[str, str],
-    redactor: Redactor,
-) -> int:
-    if isinstance(exc, BPError):
-        exit_code, permanent, next_step = exc.exit_code, exc.permanent, exc.next_step
-        message, problems = exc.message, [p.render() for p in exc.problems]
-    else:
-        exit_code, permanent = ExitCode.RETRYABLE, False
-        next_step = "Unexpected error: retry; if it persists, report it with this marker."
-        message, problems = f"{type(exc).__name__}: {exc}", []
-    marker = FailureMarker(
-        error_type=type(exc).__name__,
-        message=sanitize_paths(redactor.text(message)),
-        problems=[sanitize_paths(redactor.text(p)) for p in problems],
-        permanent=permanent,
-        exit_code=int(exit_code),
-        stage=stage.name,
-        scene_id=settings.scene_id,
-        run_id=settings.run_id,
-        execution=settings.cloud_run_execution,
-        attempt=settings.cloud_run_task_attempt,
-        attempt_id=settings.attempt_id,
-        shard={"index": settings.cloud_run_task_index, "count": settings.cloud_run_task_count}
-        if stage.sharded
-        else None,
-        traceback=format_traceback(type(exc), exc, exc.__traceback__, redactor),
-        inputs_digest=digest,
-        params=redactor.value(params),
-        partial_results=redactor.value(ctx.partial if ctx else {}),
-        next_step=next_step,
-        code=code,
-        failed_at=now(),
-    )
-    where = ""
-    if storage is not None:
-        try:
-            where = write_marker(storage, unit, marker)
-        except Exception as werr:  # noqa: BLE001 - the marker is best effort; the exit code still tells
-            log.error("could not write the failure marker: %s", type(werr).__name__)  # noqa: TRY400
-    detail = "\n".join(f"  - {p}" for p in marker.problems[:50])
-    log.error(
-        "%s failed (%s, %s): %s%s",
-        unit.label,
-        marker.error_type,
-        "permanent" if permanent else "retryable",
-        marker.message,
-        f"\n{detail}" if detail else "",
-        extra={
-            "fields": {
-                "event": "stage_failed",
-                "exit_code": int(exit_code),
-                "error_type": marker.error_type,
-                "permanent": permanent,
-                "marker": where,
-                "next_step": next_step,
-            }
-        },
-    )
-    if not isinstance(exc, BPError):
-        log.error("traceback:\n%s", marker.traceback)
-    return int(exit_code)
-
-
-def _repeat_marker(storage: Storage, unit: Any, earlier: FailureMarker, settings: S) -> None:
-    """This attempt failed for the same reason as ``earlier``: record it in this attempt too,
-    so whoever looks for this execution's marker (the workflow) finds the reason."""
-    again = earlier.model_copy(
-        update={
-            "execution": settings.cloud_run_execution,
-            "attempt": settings.cloud_run_task_attempt,
-            "attempt_id": settings.attempt_id,
-            "next_step": f"{earlier.next_step} (first recorded in attempt {earlier.attempt_id})",
-            "failed_at": now(),
-        }
-    )
+def _sweep_spool() -> None:
+    """Remove spool folders that killed jobs left on this machine (best effort)."""
     try:
-        write_marker(storage, unit, again)
-    except Exception as werr:  # noqa: BLE001 - the exit code still tells
-        log.error("could not write the failure marker: %s", type(werr).__name__)  # noqa: TRY400
+        spool.sweep()
+    except OSError as err:
+        log.warning("could not sweep the local spool: %s", type(err).__name__)
 
 
 def main_for(stage: Stage[Any]) -> None:

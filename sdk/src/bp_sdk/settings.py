@@ -11,9 +11,17 @@ import os
 import secrets as _random
 from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import Any, ClassVar, Literal, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args, get_origin
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -25,6 +33,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from bp_sdk.errors import ConfigError, Problem
 from bp_sdk.ids import ID_HINT, Identifier
+from bp_sdk.secrets import parse_endpoint
 
 _ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("bp_environ", default=None)
 
@@ -41,6 +50,39 @@ class _MappingEnvSource(EnvSettingsSource):
         return parse_env_vars(
             environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
         )
+
+
+SECRET_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,254}$"  # noqa: S105 - a pattern, not a secret
+
+
+@dataclass(frozen=True)
+class _SecretMarker:
+    """Marks a setting whose value names a secret (see :data:`SecretName`)."""
+
+
+SECRET = _SecretMarker()
+SecretName = Annotated[str, StringConstraints(pattern=SECRET_NAME_PATTERN), SECRET]
+"""A setting that *names* a secret: its id in Secret Manager (production), or, outside
+production, ``BP_SECRET_<NAME>`` in the environment or ``.env``. The runner resolves every
+such setting before the work begins (all problems at once), registers the values for
+redaction, and hands them to the stage as ``ctx.secret(field)``; the value itself is never
+a setting, so it never reaches a commit record, a marker or ``.env.example``."""
+
+
+def _names_secret(annotation: Any) -> bool:
+    if get_origin(annotation) is Annotated:
+        return any(isinstance(m, _SecretMarker) for m in get_args(annotation)[1:])
+    return any(_names_secret(a) for a in get_args(annotation))
+
+
+def secret_setting_fields(cls: type[BaseSettings]) -> list[str]:
+    """Names of the fields of ``cls`` typed :data:`SecretName` (optional or not)."""
+    return [
+        name
+        for name, info in cls.model_fields.items()
+        if any(isinstance(m, _SecretMarker) for m in info.metadata)
+        or _names_secret(info.annotation)
+    ]
 
 
 def _default_execution() -> str:
@@ -81,6 +123,7 @@ class JobSettings(BaseSettings):
             "google_cloud_project",
             "build_revision",
             "build_image_digest",
+            "secret_manager_endpoint",
         }
     )
 
@@ -132,6 +175,11 @@ class JobSettings(BaseSettings):
         description="Digest of the container image the job runs in (set at deploy); recorded in commit records and lineage.",
     )
 
+    secret_manager_endpoint: str | None = Field(
+        default=None,
+        description="Secret Manager API endpoint override: https://HOST[:PORT] (a private endpoint) or http://127.0.0.1:PORT (a local stand-in, loopback only, no credentials). Default: Google's.",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -150,6 +198,13 @@ class JobSettings(BaseSettings):
         from bp_sdk.storage import parse_storage_uri  # noqa: PLC0415  (avoid an import cycle)
 
         parse_storage_uri(value)
+        return value
+
+    @field_validator("secret_manager_endpoint")
+    @classmethod
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_endpoint(value)
         return value
 
     @model_validator(mode="after")
@@ -176,6 +231,15 @@ class JobSettings(BaseSettings):
             value = getattr(self, name)
             if isinstance(value, SecretStr) and value.get_secret_value():
                 out.append(value.get_secret_value())
+        return out
+
+    def secret_refs(self) -> dict[str, str]:
+        """``{field: secret name}`` of every :data:`SecretName` setting that is set."""
+        out: dict[str, str] = {}
+        for name in secret_setting_fields(type(self)):
+            value = getattr(self, name)
+            if isinstance(value, str) and value:
+                out[name] = value
         return out
 
     def redacted(self) -> dict[str, Any]:

@@ -22,11 +22,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import mujoco
+from bp_contracts.assembly import CameraSpec, LightSpec, RobotPlacement
+from bp_contracts.geometry import Vec3, box_half_extents_world, qnorm, yaw_quat_deg
+from bp_contracts.simready import CollisionPart, Inertia, SimObject, SimreadyManifest
+from bp_contracts.variation import Variant
 from bp_sdk.errors import InputError, Problem
-from bp_sdk.schemas import CameraSpec, LightSpec, RobotPlacement, SimObject, Variant
-from bp_sdk.schemas.simready import CollisionPart, Inertia, SimreadyManifest
 
-from bp_sim.geometry import Vec3, box_half_extents_world, qnorm, yaw_quat
 from bp_sim.robots import get_robot
 from bp_sim.robots.base import ROBOT_PREFIX, RobotModel
 from bp_sim.scene_defaults import default_cameras, default_lights, default_placement
@@ -362,7 +363,9 @@ def _add_robot(
             rgba=list(PEDESTAL_RGBA),
             group=OBJECT_GROUP,
         )
-    frame = spec.worldbody.add_frame(pos=[bx, by, bz + h], quat=list(yaw_quat(placement.yaw_deg)))
+    frame = spec.worldbody.add_frame(
+        pos=[bx, by, bz + h], quat=list(yaw_quat_deg(placement.yaw_deg))
+    )
     frame.attach_body(rspec.body(robot.base_body), ROBOT_PREFIX, "")
     for key in spec.keys:
         if key.name == ROBOT_PREFIX + HOME_KEY:

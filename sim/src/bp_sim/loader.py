@@ -1,11 +1,11 @@
-"""Load an assembled ``scene.xml`` from disk, supplying the robot's meshes.
+"""Load an assembled ``scene.xml`` from disk.
 
-``scene.xml`` is self-contained for the scene's own objects (their collision meshes sit
-next to it under ``meshes/``) but names the robot's meshes under the placeholder folder
-``robot_assets/`` (the robot source's asset root; 39 MB for the Panda, so it is not copied
-into every scene). :func:`load_scene_xml` hands those files to MuJoCo from the installed
-robot package. Without Python, make ``robot_assets`` next to ``scene.xml`` a link to the
-asset root named in ``assembly.json`` (for robosuite: ``<site-packages>/robosuite/models/assets``).
+The assemble stage commits ``scene.xml`` with every file it names beside it: the scene's
+collision meshes under ``meshes/`` and the robot's meshes under ``robot_assets/`` (the
+robot source's asset tree, only the files the model uses). So the committed folder opens
+with plain ``mujoco.MjModel.from_xml_path`` or ``python -m mujoco.viewer``, and
+:func:`load_scene_xml` is only a convenience: it also hands MuJoCo the robot's meshes from
+the installed package, which folders committed before the robot assets were included need.
 """
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ def robot_assets(robot_name: str) -> dict[str, bytes]:
     return get_robot(robot_name).build().assets
 
 
-def load_scene_xml(path: Path, robot_name: str) -> Any:
-    """The compiled :class:`mujoco.MjModel` of an assembled ``scene.xml``."""
-    return mujoco.MjModel.from_xml_path(str(path), robot_assets(robot_name))
+def load_scene_xml(path: Path, robot_name: str | None = None) -> Any:
+    """The compiled :class:`mujoco.MjModel` of an assembled ``scene.xml``.
+
+    With ``robot_name`` the robot's meshes come from the installed package (MuJoCo prefers
+    these over files on disk); without it, from the folder of ``path``.
+    """
+    assets = robot_assets(robot_name) if robot_name else {}
+    return mujoco.MjModel.from_xml_path(str(path), assets)

@@ -21,9 +21,8 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from bp_sdk.schemas.simready import SimObject
-
-from bp_sim.geometry import Quat, qmul, qnorm, rotmat
+from bp_contracts.geometry import Quat, qmul, qnorm, quat_to_matrix, yaw_quat_rad
+from bp_contracts.simready import SimObject
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -107,7 +106,7 @@ class Surface:
 
 def half_height(size: tuple[float, float, float], orientation: Quat) -> float:
     """Half the vertical extent of a box of full ``size`` turned by ``orientation``."""
-    r = rotmat(qnorm(orientation))
+    r = quat_to_matrix(qnorm(orientation))
     return sum(abs(r[2][j]) * size[j] for j in range(3)) / 2.0
 
 
@@ -124,7 +123,7 @@ def footprint_of(
     """
     p = obj.position_m if position is None else position
     q = qnorm(obj.orientation_wxyz if orientation is None else orientation)
-    r = rotmat(q)
+    r = quat_to_matrix(q)
     size = obj.size_m
     # columns of r: the object's local axes in the world
     horizontal = [math.hypot(r[0][j], r[1][j]) for j in range(3)]
@@ -156,8 +155,7 @@ def support_surface(support: SimObject | None) -> Surface:
 
 def yaw_turn(orientation: Quat, yaw: float) -> Quat:
     """``orientation`` turned by ``yaw`` radians about the world z axis."""
-    h = yaw / 2.0
-    return qnorm(qmul((math.cos(h), 0.0, 0.0, math.sin(h)), orientation))
+    return qnorm(qmul(yaw_quat_rad(yaw), orientation))
 
 
 # ----------------------------------------------------------------- batch geometry

@@ -21,10 +21,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from bp_sdk.schemas import CameraSpec, LightSpec, RobotPlacement, RobotSource, SimObject
-from bp_sdk.schemas.simready import SimreadyManifest
-
-from bp_sim.geometry import (
+from bp_contracts.assembly import CameraSpec, LightSpec, RobotPlacement, RobotSource
+from bp_contracts.geometry import (
     Quat,
     Vec3,
     add,
@@ -36,6 +34,8 @@ from bp_sim.geometry import (
     scale,
     v3,
 )
+from bp_contracts.simready import SimObject, SimreadyManifest
+
 from bp_sim.robots.base import RobotModel
 
 EDGE_CLEARANCE_M = 0.25

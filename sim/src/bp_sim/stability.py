@@ -23,10 +23,11 @@ from typing import Any
 
 import mujoco
 import numpy as np
-from bp_sdk.schemas import ObjectStability, SimObject, StabilityReport
+from bp_contracts.assembly import ObjectStability, StabilityReport
+from bp_contracts.geometry import rnd
+from bp_contracts.simready import SimObject
 
 from bp_sim.compose import HOME_KEY, part_body
-from bp_sim.geometry import rnd
 from bp_sim.robots.base import ROBOT_PREFIX, RobotModel
 
 MIN_STEPS = 500

@@ -4,7 +4,9 @@ Reads simready's committed ``simready_manifest.json`` and collision meshes, plac
 robot, composes the scene with :func:`bp_sim.compose.compose_scene`, compiles it and
 settles it (:func:`bp_sim.stability.settle`). An unstable scene is a permanent error
 naming every object and why, and nothing is written. Otherwise it writes ``scene.xml``
-(+ ``meshes/``), ``scene.usda``, ``assembly.json``, ``stability.json`` and ``preview.png``.
+with every file it names (``meshes/`` and ``robot_assets/``, see :mod:`bp_assemble.assets`),
+``scene.usda`` (+ ``robot_assets/<robot>.usdc``), ``assembly.json``, ``stability.json``
+and ``preview.png``.
 """
 
 from __future__ import annotations
@@ -12,15 +14,28 @@ from __future__ import annotations
 from typing import Any
 
 import mujoco
+from bp_contracts.assembly import (
+    ASSEMBLY_FILE,
+    STABILITY_FILE,
+    Assembly,
+    RobotPlacement,
+    StabilityReport,
+)
+from bp_contracts.simready import SIMREADY_MANIFEST_FILE, SimreadyManifest
 from bp_sdk.commit import CommittedUnit, require_committed, upstream_digests
 from bp_sdk.errors import InputError, PermanentError, Problem
 from bp_sdk.runner import Stage, StageContext, StageResult
-from bp_sdk.schemas import Assembly, RobotPlacement, SimreadyManifest, StabilityReport
 from bp_sdk.storage import Storage
-from bp_sim.compose import compile_as_written, compose_scene, floor_half_size, mesh_file
+from bp_sim.compose import (
+    MESH_DIR,
+    compile_as_written,
+    compose_scene,
+    floor_half_size,
+    mesh_file,
+)
 from bp_sim.render import downscale, home_data, png_bytes, render_cameras, with_inset
 from bp_sim.robots import get_robot
-from bp_sim.robots.base import RobotModel
+from bp_sim.robots.base import ROBOT_ASSETS, RobotModel
 from bp_sim.scene_defaults import (
     SCENE_CAMERA,
     WRIST_CAMERA,
@@ -31,15 +46,14 @@ from bp_sim.scene_defaults import (
 )
 from bp_sim.stability import Bounds, settle
 
+from bp_assemble.assets import robot_license, robot_usd_name, scene_files
+from bp_assemble.robot_usd import robot_usdc
 from bp_assemble.settings import AssembleSettings
 from bp_assemble.usd import write_usda
 
 UPSTREAM = "simready"
-SIMREADY_MANIFEST = "simready_manifest.json"
 SCENE_XML = "scene.xml"
 SCENE_USD = "scene.usda"
-ASSEMBLY = "assembly.json"
-STABILITY = "stability.json"
 PREVIEW = "preview.png"
 INSET_FRACTION = 4  # wrist inset is 1/4 of the preview's width and height
 
@@ -60,7 +74,7 @@ def _read_meshes(unit: CommittedUnit, manifest: SimreadyManifest) -> dict[str, b
         if path not in unit.record.files:
             problems.append(
                 Problem(
-                    f"{SIMREADY_MANIFEST}: mesh {path!r}",
+                    f"{SIMREADY_MANIFEST_FILE}: mesh {path!r}",
                     "is named by a collision part but simready committed no such file",
                     "re-run simready for this scene (its manifest and files disagree)",
                 )
@@ -69,7 +83,7 @@ def _read_meshes(unit: CommittedUnit, manifest: SimreadyManifest) -> dict[str, b
         if target in by_file:
             problems.append(
                 Problem(
-                    f"{SIMREADY_MANIFEST}: mesh {path!r}",
+                    f"{SIMREADY_MANIFEST_FILE}: mesh {path!r}",
                     f"lands on the same file {target!r} as {by_file[target]!r}",
                     "give collision meshes distinct names",
                 )
@@ -151,7 +165,7 @@ class AssembleStage(Stage[AssembleSettings]):
         """Compose, compile, settle; write only if stable."""
         s = ctx.settings
         unit = require_committed(ctx.storage, s.scene_id, s.run_id, UPSTREAM)
-        manifest = unit.read_model(SIMREADY_MANIFEST, SimreadyManifest)
+        manifest = unit.read_model(SIMREADY_MANIFEST_FILE, SimreadyManifest)
         meshes = _read_meshes(unit, manifest)
         robot = get_robot(s.assemble_robot)
         if manifest.max_grasp_width_m > robot.max_grasp_width_m:
@@ -180,6 +194,7 @@ class AssembleStage(Stage[AssembleSettings]):
                 f"scene {s.scene_id!r} does not compile in MuJoCo: {exc}",
                 next_step="Check the simready manifest (shapes, inertias, meshes) named in the message.",
             ) from None
+        assets = _scene_assets(xml, spec, robot)
         ctx.log.info(
             "compiled %d bodies, %d joints, %d geoms; robot %s placed by %s",
             model.nbody,
@@ -205,6 +220,7 @@ class AssembleStage(Stage[AssembleSettings]):
         if not report.ok:
             raise _unstable(report)
         preview = self._preview(model, s)
+        usd_robot = robot_usd_name(robot)
         usd = write_usda(
             manifest,
             robot,
@@ -213,36 +229,33 @@ class AssembleStage(Stage[AssembleSettings]):
             lights,
             floor_half_size(manifest.objects, placement),
             meshes.__getitem__,
+            usd_robot,
         )
-        files = {
-            "mjcf": SCENE_XML,
-            "usd": SCENE_USD,
-            "preview": PREVIEW,
-            "stability": STABILITY,
-        }
-        if meshes:
-            files["meshes"] = "meshes/"
         assembly = Assembly(
             scene_id=s.scene_id,
-            simready_sha256=unit.record.files[SIMREADY_MANIFEST].sha256,
+            simready_sha256=unit.record.files[SIMREADY_MANIFEST_FILE].sha256,
             timestep_s=s.assemble_timestep_s,
             robot=placement,
             cameras=cameras,
             lights=lights,
             mujoco_version=mujoco.__version__,
-            files=files,
+            files=_file_roles(usd_robot, bool(meshes)),
         )
         ctx.output.write_bytes(SCENE_XML, xml.encode())
-        for path, data in sorted(meshes.items()):
-            ctx.output.write_bytes(mesh_file(path), data)
+        for path, data in assets.items():
+            ctx.output.write_bytes(path, data)
+        ctx.output.write_bytes(usd_robot, robot_usdc(model, robot, placement))
         ctx.output.write_bytes(SCENE_USD, usd)
-        ctx.output.write_json(STABILITY, report)
+        ctx.output.write_json(STABILITY_FILE, report)
         ctx.output.write_bytes(PREVIEW, preview)
-        ctx.output.write_json(ASSEMBLY, assembly)
+        ctx.output.write_json(ASSEMBLY_FILE, assembly)
+        robot_files = [p for p in assets if p.startswith(f"{ROBOT_ASSETS}/")]
         summary = {
             "objects": len(manifest.objects),
             "meshes": len(meshes),
             "robot": robot.name,
+            "robot_asset_files": len(robot_files),
+            "robot_asset_bytes": sum(len(assets[p]) for p in robot_files),
             "placed_by": placement.placed_by,
             "pedestal_height_m": placement.pedestal_height_m,
             **_figures(report),
@@ -256,6 +269,40 @@ class AssembleStage(Stage[AssembleSettings]):
         main, wrist = render_cameras(model, data, [SCENE_CAMERA, WRIST_CAMERA], w, h)
         inset = downscale(wrist, w // INSET_FRACTION, h // INSET_FRACTION)
         return png_bytes(with_inset(main, inset))
+
+
+def _file_roles(robot_usd: str, meshes: bool) -> dict[str, str]:
+    """``assembly.json`` → ``files``: role → file (or folder) in the committed output."""
+    files = {
+        "mjcf": SCENE_XML,
+        "usd": SCENE_USD,
+        "preview": PREVIEW,
+        "stability": STABILITY_FILE,
+        "robot_assets": f"{ROBOT_ASSETS}/",
+        "robot_usd": robot_usd,
+    }
+    if meshes:
+        files["meshes"] = f"{MESH_DIR}/"
+    return files
+
+
+def _scene_assets(xml: str, spec: Any, robot: RobotModel) -> dict[str, bytes]:
+    """Every file ``scene.xml`` names (the bytes its checked model was compiled from) and
+    the robot source's licence, by their paths in the committed folder."""
+    files, problems = scene_files(xml, dict(spec.assets))
+    if problems:
+        raise PermanentError(
+            f"scene.xml would not open on its own ({len(problems)} problems)",
+            problems=[
+                Problem(SCENE_XML, p, "report this: it is a defect of bp_sim") for p in problems
+            ],
+            next_step="Report this marker: the composed scene names files assemble cannot commit.",
+        )
+    licence = robot_license(robot)
+    clash = sorted(set(files) & set(licence))
+    if clash:
+        raise PermanentError(f"robot {robot.name!r} ships a mesh named like its licence: {clash}")
+    return {**files, **licence}
 
 
 def _figures(report: StabilityReport) -> dict[str, Any]:

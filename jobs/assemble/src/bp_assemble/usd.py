@@ -15,8 +15,10 @@ Layout (metres, kilograms, z up):
   local X axis of the joint frames, turned onto the articulation axis);
 * ``/World/Robot``: an Xform at the robot's base pose (on top of its pedestal
   ``/World/RobotPedestal``) carrying ``bp:robot:*`` attributes (name, source package,
-  version, files, license, joint names, home pose). No robot geometry: Isaac users
-  reference their own Franka USD under this prim;
+  version, files, license, joint names, home pose). Its child ``Visual`` pulls in the
+  robot's visual geometry in the home pose (no physics) as a payload by the relative path
+  ``./robot_assets/<robot>.usdc`` (:mod:`bp_assemble.robot_usd`); Isaac users deactivate
+  it and reference their own articulated Franka under ``/World/Robot``;
 * ``/World/Cameras/<name>`` for the fixed scene cameras and ``/World/Lights/<name>``.
 
 Prim names are object ids with characters USD refuses replaced (``-`` → ``_``, a leading
@@ -29,9 +31,9 @@ import math
 import re
 from collections.abc import Callable, Sequence
 
-from bp_sdk.schemas import CameraSpec, LightSpec, RobotPlacement, SimObject
-from bp_sdk.schemas.simready import Articulation, CollisionPart, Inertia, SimreadyManifest
-from bp_sim.geometry import Quat, Vec3, add, qmul, qnorm, rotate, rvec, yaw_quat
+from bp_contracts.assembly import CameraSpec, LightSpec, RobotPlacement
+from bp_contracts.geometry import Quat, Vec3, add, qmul, qnorm, rotate, rvec, yaw_quat_deg
+from bp_contracts.simready import Articulation, CollisionPart, Inertia, SimObject, SimreadyManifest
 from bp_sim.robots.base import RobotModel
 from pxr import Gf, Sdf, Usd, UsdGeom, UsdLux, UsdPhysics, UsdShade, Vt
 
@@ -191,7 +193,9 @@ def _joint(
     joint.GetPrim().CreateAttribute("bp:kind", Sdf.ValueTypeNames.String).Set(art.kind)
 
 
-def _robot(stage: Usd.Stage, robot: RobotModel, placement: RobotPlacement) -> None:
+def _robot(
+    stage: Usd.Stage, robot: RobotModel, placement: RobotPlacement, robot_usd: str | None
+) -> None:
     bx, by, bz = placement.base_position_m
     h = placement.pedestal_height_m
     if h > 0:
@@ -202,7 +206,7 @@ def _robot(stage: Usd.Stage, robot: RobotModel, placement: RobotPlacement) -> No
         ped.CreateDisplayColorAttr(Vt.Vec3fArray([Gf.Vec3f(0.25, 0.25, 0.27)]))
         UsdPhysics.CollisionAPI.Apply(ped.GetPrim())
     xf = UsdGeom.Xform.Define(stage, "/World/Robot")
-    _place(xf.GetPrim(), (bx, by, bz + h), yaw_quat(placement.yaw_deg))
+    _place(xf.GetPrim(), (bx, by, bz + h), yaw_quat_deg(placement.yaw_deg))
     prim = xf.GetPrim()
     prim.SetDocumentation(
         "Robot base frame (on its pedestal). No geometry here: reference your own robot USD "
@@ -225,6 +229,13 @@ def _robot(stage: Usd.Stage, robot: RobotModel, placement: RobotPlacement) -> No
     ]
     for name, kind, value in attrs:
         prim.CreateAttribute(name, kind, custom=True).Set(value)
+    if robot_usd is not None:
+        visual = UsdGeom.Xform.Define(stage, "/World/Robot/Visual").GetPrim()
+        visual.SetDocumentation(
+            "The robot's visual geometry in its home pose (no physics); deactivate this prim "
+            "to use your own robot USD."
+        )
+        visual.GetPayloads().AddPayload(f"./{robot_usd}")
 
 
 def _cameras_and_lights(
@@ -267,9 +278,13 @@ def write_usda(
     lights: Sequence[LightSpec],
     floor_half_m: float,
     mesh_bytes: Callable[[str], bytes],
+    robot_usd: str | None = None,
 ) -> bytes:
-    """The scene as USDA text bytes."""
-    stage = Usd.Stage.CreateInMemory("scene.usda")
+    """The scene as USDA text bytes; ``robot_usd`` is the robot layer's path relative to it.
+
+    The stage is authored without loading payloads, so the robot layer need not exist yet.
+    """
+    stage = Usd.Stage.CreateInMemory("scene.usda", load=Usd.Stage.LoadNone)
     UsdGeom.SetStageUpAxis(stage, UsdGeom.Tokens.z)
     UsdGeom.SetStageMetersPerUnit(stage, 1.0)
     UsdPhysics.SetStageKilogramsPerUnit(stage, 1.0)
@@ -317,7 +332,7 @@ def write_usda(
         _parts(stage, part_path, art.parts, obj.rgba, material, mesh_bytes)
         UsdGeom.Scope.Define(stage, "/World/Joints")
         _joint(stage, Sdf.Path(f"/World/Joints/{part_name}"), art, path, part_path)
-    _robot(stage, robot, placement)
+    _robot(stage, robot, placement, robot_usd)
     _cameras_and_lights(stage, cameras, lights)
     text: str = stage.GetRootLayer().ExportToString()
     return text.encode()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from bp_dataset.settings import DatasetStageSettings
 from bp_sdk.ids import Identifier
-from bp_sdk.settings import JobSettings
+from bp_sdk.settings import JobSettings, SecretName
 from bp_sdk.storage import parse_storage_uri
 from pydantic import Field, field_validator, model_validator
 
@@ -43,6 +43,17 @@ class DeliverSettings(DatasetStageSettings):
         description="Root of every customer's deliveries in another bucket or folder (gs://bucket[/prefix] or file:///abs/path): the copy goes to <DELIVER_ROOT>/<customer>/<dataset>/. Terraform sets it to the delivery bucket. Not with DELIVER_DESTINATION.",
     )
 
+    deliver_signing_key: SecretName | None = Field(
+        default=None,
+        description="Id of the secret holding the delivery signer service account's JSON key (Secret Manager in production; outside it BP_SECRET_<ID> in the environment or .env). Set: deliver writes signed_urls.json (V4 signed GET URLs of every delivered file) into its output. Needs a gs:// delivery destination.",
+    )
+    deliver_signed_url_days: int = Field(
+        default=7,
+        ge=1,
+        le=7,
+        description="Days the signed URLs stay valid (V4 signed URLs: at most 7).",
+    )
+
     @field_validator("deliver_destination", "deliver_root")
     @classmethod
     def _destination(cls, value: str | None) -> str | None:
@@ -68,6 +79,15 @@ class DeliverSettings(DatasetStageSettings):
         return self
 
     @model_validator(mode="after")
+    def _signing(self) -> DeliverSettings:
+        where = self.deliver_destination or self.deliver_root or self.storage_uri
+        if self.deliver_signing_key and not where.startswith("gs://"):
+            raise ValueError(
+                "DELIVER_SIGNING_KEY signs gs:// URLs: set DELIVER_ROOT (or DELIVER_DESTINATION) to the gs:// delivery bucket, or unset it"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _production(self) -> DeliverSettings:
         if self.pipeline_env == "production":
             if self.deliver_customer_id is None:
@@ -78,6 +98,15 @@ class DeliverSettings(DatasetStageSettings):
                     f"DELIVER_APPROVERS lists unauthenticated local identities {local}; production accepts Google identities only"
                 )
         return self
+
+    def output_params(self) -> dict[str, Any]:
+        """The stage's parameters; the signing ones only when signing is on, so that
+        deliveries made before signing existed keep their inputs digest."""
+        params = super().output_params()
+        if self.deliver_signing_key is None:
+            params.pop("DELIVER_SIGNING_KEY", None)
+            params.pop("DELIVER_SIGNED_URL_DAYS", None)
+        return params
 
     def approvers(self) -> frozenset[str]:
         """The approvers, as a set."""

@@ -12,10 +12,15 @@
 4. The copy is re-read from the destination and checked against SHA256SUMS (every file
    listed present with its sha256, nothing else there). A copy that does not verify
    stops here: no delivery record is written.
-5. ``_DELIVERY.json`` is written last, create-if-absent, beside the copy; the stage's
-   own commit (``datasets/<id>/deliver``) carries the same record.
+5. ``DELIVERY.md``, the statement for people (verdict, every check, the approval), then
+   ``_DELIVERY.json``, naming the statement's sha256, last and create-if-absent, beside
+   the copy; the stage's own commit (``datasets/<id>/deliver``) carries the same record.
+   Neither is listed in ``meta/SHA256SUMS``: the dataset digest is unchanged.
 
-A crash anywhere before step 5 leaves no delivery record: a partial copy is never a delivery.
+A crash before the record is written leaves no delivery record: a partial copy (with or
+without its statement) is never a delivery.
+A re-delivery to a folder that holds this dataset's record keeps that record and renders
+the same statement from it (see :mod:`bp_deliver.record`).
 """
 
 from __future__ import annotations
@@ -34,24 +39,28 @@ from bp_dataset.decision import (
     GateDecision,
     dataset_unit,
 )
-from bp_dataset.delivery import (
-    DELIVERY_RECORD,
-    ApprovalRef,
-    DeliveredFile,
-    DeliveryRecord,
-    GateRef,
-)
+from bp_dataset.delivery import NOT_DATASET_FILES, DeliveredFile, DeliveryRecord, GateRef
 from bp_dataset.layout import SHA256SUMS
 from bp_dataset.root import DatasetRoot
 from bp_sdk.commit import CommittedUnit, now, require_unit
 from bp_sdk.digest import sha256_json
-from bp_sdk.errors import NotFoundError, PermanentError, PreconditionFailed, Problem, RetryableError
+from bp_sdk.errors import PermanentError, Problem, RetryableError
 from bp_sdk.layout import Unit, approvals_dir, delivery_dir
 from bp_sdk.runner import Stage, StageContext, StageResult
 from bp_sdk.storage import Storage, join, open_storage
+from bp_sdk.version import code_version
 
 from bp_deliver.copy import copy_all
+from bp_deliver.record import (
+    approval_ref,
+    ensure_statement,
+    existing_record,
+    new_record,
+    remove_leftovers,
+    write_delivery,
+)
 from bp_deliver.settings import DeliverSettings
+from bp_deliver.signing import sign_delivery
 
 DELIVERY_COPY = "delivery.json"  # the record again, in the stage's committed output
 
@@ -105,13 +114,10 @@ class DeliverStage(Stage[DeliverSettings]):
         _same_dataset(decision, export, digest)
         approval = authorize(ctx, decision, gate, datetime.now(tz=UTC))
         dest = self._destination(ctx.storage, s)
-        existing = _existing_record(dest, digest)
-        listed, errors = parse_sums(sums)
-        if errors:
-            raise PermanentError(
-                f"{SHA256SUMS} of the export is malformed",
-                problems=[Problem(SHA256SUMS, f"line {e.line}: {e.problem}") for e in errors],
-            )
+        existing = existing_record(dest, digest)
+        listed = _listed(sums)
+        for path in remove_leftovers(dest):
+            ctx.log.info("removed %s, left at the destination by an interrupted write", path)
         if existing is None:
             ctx.log.info("copying %d files of dataset %s to %s", len(listed) + 1, ds, dest.label)
             _copied, problems = copy_all(
@@ -127,15 +133,13 @@ class DeliverStage(Stage[DeliverSettings]):
                 )
         record = _verify_copy(ctx, dest, digest, decision, gate, approval, s)
         if existing is None:
-            try:
-                dest.storage.create_if_absent(dest.key(DELIVERY_RECORD), record.to_bytes())
-            except PreconditionFailed:
-                other = _existing_record(dest, digest)  # raises if it names another dataset
-                if other is not None:
-                    record = other
+            record = write_delivery(dest, record, decision)
         else:
             record = existing
+            if ensure_statement(dest, record, decision):
+                ctx.log.info("wrote %s again from the delivery record", "DELIVERY.md")
         ctx.output.write_bytes(DELIVERY_COPY, record.to_bytes())
+        sign_delivery(ctx, dest.label, record)
         ctx.log.info(
             "delivered dataset %s (digest %s…) to %s: %d files, %d bytes%s",
             ds,
@@ -257,28 +261,6 @@ def authorize(
     return chosen
 
 
-def _existing_record(dest: DatasetRoot, digest: str) -> DeliveryRecord | None:
-    """A delivery record already at the destination: the same dataset (done), or another
-    one (never overwritten)."""
-    try:
-        raw = dest.read(DELIVERY_RECORD)
-    except NotFoundError:
-        return None
-    try:
-        record = DeliveryRecord.model_validate_json(raw)
-    except ValueError:
-        raise PermanentError(
-            f"{dest.label}/{DELIVERY_RECORD} exists and is not a delivery record"
-        ) from None
-    if record.dataset_digest != digest:
-        raise PermanentError(
-            f"{dest.label} already holds a delivery of another dataset (digest "
-            f"{record.dataset_digest[:16]}…); a delivery is never overwritten",
-            next_step="Deliver to another destination or customer.",
-        )
-    return record
-
-
 def _verify_copy(
     ctx: StageContext[DeliverSettings],
     dest: DatasetRoot,
@@ -307,24 +289,11 @@ def _verify_copy(
         p: DeliveredFile(size=sizes[p], sha256=sha) for p, sha in sorted(result.digests.items())
     }
     files[SHA256SUMS] = DeliveredFile(size=sizes[SHA256SUMS], sha256=digest)
-    approval_ref = None
+    used = None
     if approval is not None:
-        raw = ctx.storage.read_bytes(approval.path)
-        approval_ref = ApprovalRef(
-            approval_id=approval.approval_id,
-            path=approval.path,
-            sha256=hashlib.sha256(raw).hexdigest(),
-            approver=approval.approver.principal,
-            checks=list(approval.checks),
-            expires_at=approval.expires_at,
-        )
-    return DeliveryRecord(
-        dataset_id=decision.dataset_id,
-        customer_id=s.customer_id(),
-        dataset_digest=digest,
-        destination=dest.label,
-        files=files,
-        total_bytes=sum(f.size for f in files.values()),
+        used = approval_ref(approval, ctx.storage.read_bytes(approval.path))
+    return new_record(
+        decision=decision,
         gate=GateRef(
             commit=dataset_unit(decision.dataset_id, GATE_STAGE).commit_path,
             decision_sha256=gate.record.files[DECISION_FILE].sha256,
@@ -332,7 +301,28 @@ def _verify_copy(
             failed=list(decision.failed),
             config_version=decision.config.version,
         ),
-        approval=approval_ref,
+        customer_id=s.customer_id(),
+        digest=digest,
+        destination=dest.label,
+        files=files,
+        approval=used,
         delivered_by=f"{s.cloud_run_job or 'bp-deliver'} execution {s.cloud_run_execution} attempt {s.attempt_id}",
         delivered_at=now(),
+        code_version=code_version(
+            DeliverStage.distribution, s.build_revision, s.build_image_digest
+        ),
     )
+
+
+def _listed(sums: bytes) -> dict[str, str]:
+    """``{path: sha256}`` of SHA256SUMS; a malformed file, or one that lists a name the
+    delivery writes beside the dataset, is a permanent error."""
+    listed, errors = parse_sums(sums)
+    problems = [Problem(SHA256SUMS, f"line {e.line}: {e.problem}") for e in errors]
+    problems += [
+        Problem(SHA256SUMS, f"lists {name}, a name reserved for the delivery's own files")
+        for name in sorted(NOT_DATASET_FILES & set(listed))
+    ]
+    if problems:
+        raise PermanentError(f"{SHA256SUMS} of the export cannot be delivered", problems=problems)
+    return listed

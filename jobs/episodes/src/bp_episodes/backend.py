@@ -13,9 +13,11 @@ from typing import Any, Protocol
 
 import mujoco
 import numpy as np
+from bp_contracts.episode import DEPTH_BACKGROUND_M
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
+FAR_FRACTION = 0.999  # depths at or beyond this fraction of the far plane are background
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,12 @@ class SimBatch(Protocol):
         """Height of the first surface below (x, y, z_from), ignoring one body; None if nothing."""
 
     def render(self, camera: str, kind: str) -> NDArray[Any]:
-        """N images from ``camera``: rgb (N×H×W×3 uint8), depth (N×H×W float32 m), seg (N×H×W int32 geom id)."""
+        """N images from ``camera``: rgb (N×H×W×3 uint8), depth (N×H×W float32: metres along
+        the optical axis, :data:`~bp_contracts.episode.DEPTH_BACKGROUND_M` where nothing lies nearer than the far
+        clipping plane), seg (N×H×W int32 geom id, -1 background)."""
+
+    def depth_range_m(self) -> tuple[float, float]:
+        """The near and far clipping planes (m) that bound every valid depth."""
 
 
 class MujocoBatch:
@@ -83,11 +90,18 @@ class MujocoBatch:
         self._renderer = mujoco.Renderer(model, resolution, resolution)
         self._shadows = shadows
         self._mode = "rgb"
+        extent = float(model.stat.extent)
+        self._near = float(model.vis.map.znear) * extent
+        self._far = float(model.vis.map.zfar) * extent
 
     @property
     def num_worlds(self) -> int:
         """How many worlds."""
         return len(self.datas)
+
+    def depth_range_m(self) -> tuple[float, float]:
+        """Near and far clipping planes (m): MuJoCo's ``znear``/``zfar`` times the model extent."""
+        return self._near, self._far
 
     def close(self) -> None:
         """Free the OpenGL context."""
@@ -181,5 +195,6 @@ class MujocoBatch:
                 ).astype(np.int32)
             elif kind == "depth":
                 img = img.astype(np.float32)
+                img[img >= np.float32(self._far * FAR_FRACTION)] = DEPTH_BACKGROUND_M
             out.append(img.copy())
         return np.stack(out)

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from bp_sdk.schemas import Region, SimObject
+from bp_contracts.geometry import matrix_to_quat
+from bp_contracts.simready import SimObject
+from bp_contracts.tasks import ObjectFrame, Region, all_hold, joint_fraction
 from numpy.typing import NDArray
 
 from bp_episodes.backend import SimBatch
@@ -18,16 +20,15 @@ from bp_episodes.expert.ik import ArmIK
 from bp_episodes.expert.obstacles import boxes_from_model
 from bp_episodes.expert.registry import expert_for
 from bp_episodes.expert.track import make_tracker
+from bp_episodes.initial_state import InitialState, Perturbation, sample_initial_state
 from bp_episodes.metrics import EpisodeMetrics, path_and_jerk, quality
-from bp_episodes.predicates import ObjectFrame, all_hold
-from bp_episodes.scene import VELOCITY_LIMITS, SceneHandles, hand_yaw, mat_to_quat
+from bp_episodes.scene import VELOCITY_LIMITS, SceneHandles, hand_yaw
 from bp_episodes.worklist import EpisodePlan
 
 F64 = NDArray[np.float64]
 SETTLE_S = 0.6
 JOINT_LIMIT_TOL = 0.01
 SLIP_M = 0.02
-CLOSE_TASK_START = 0.7  # fraction of the range a drawer/door is opened to before a close task
 OPEN_TRAVEL = 0.9  # fraction of the range an open task pulls
 
 
@@ -52,12 +53,19 @@ class Recording:
 
 @dataclass(frozen=True)
 class RecordOptions:
-    """What to record and how often."""
+    """What to record and how often, and how far each episode's start may differ from the
+    variant's placement (see :mod:`bp_episodes.initial_state`)."""
 
     fps: int
     tier: str
     timeout_s: float
     joint_noise_rad: float
+    object_jitter_m: float = 0.0
+    object_yaw_rad: float = 0.0
+
+    def perturbation(self) -> Perturbation:
+        """The initial-state perturbation these options ask for."""
+        return Perturbation(self.object_jitter_m, self.object_yaw_rad, self.joint_noise_rad)
 
 
 def _world(
@@ -147,18 +155,16 @@ def run_episode(
     plan: EpisodePlan,
     objects: dict[str, SimObject],
     opts: RecordOptions,
+    init: InitialState | None = None,
 ) -> tuple[Recording, EpisodeMetrics]:
-    """Simulate and record one episode; failures are reported in the metrics, never hidden."""
+    """Simulate and record one episode from ``init`` (sampled from the plan's seed and
+    ``opts`` when not given); failures are reported in the metrics, never hidden."""
     m = h.model
     started = time.monotonic()
-    rng = np.random.default_rng(plan.seed)
-    q0 = h.home_qpos.copy()
-    q0[h.arm_qadr] += rng.uniform(-opts.joint_noise_rad, opts.joint_noise_rad, size=len(h.arm_qadr))
+    if init is None:
+        init = sample_initial_state(h, plan, objects, opts.perturbation())
     joint = h.joints.get(plan.task.object)
-    if joint is not None and plan.task.kind.startswith("close_"):
-        adr, jlo, jhi = joint
-        q0[adr] = jlo + CLOSE_TASK_START * (jhi - jlo)  # a close task starts from an open part
-    batch.reset([q0])
+    batch.reset([init.qpos])
     target = plan.task.targets.get(plan.variant_id)
     world = _world(h, batch, plan, objects, target)
     expert = expert_for(plan.task.kind)
@@ -203,7 +209,8 @@ def run_episode(
         t = k * dt
         qpos, qvel = batch.qpos()[0], batch.qvel()[0]
         spos, srot = batch.site_pose(h.site)
-        ee_pos, ee_quat = spos[0], mat_to_quat(srot[0])
+        # the pivot component positive (as MuJoCo's mju_mat2Quat): continuous for a downward hand
+        ee_pos, ee_quat = spos[0], np.asarray(matrix_to_quat(srot[0], positive_w=False))
         # ---- observation at frame k
         width = float(np.abs(qpos[h.finger_qadr]).sum())
         rec.add("observation.state", np.concatenate([qpos[h.arm_qadr], [width]]).astype(np.float32))
@@ -285,7 +292,7 @@ def run_episode(
         frac = None
         if joint is not None:
             adr, jlo, jhi = joint
-            frac = (float(q2[adr]) - jlo) / max(jhi - jlo, 1e-9)
+            frac = joint_fraction(float(q2[adr]), jlo, jhi)
         frame = ObjectFrame(new_pos, start_pos, speed, touching, frac)
         ok = all_hold(plan.task.success, frame, target)
         if ok and success_since is None:

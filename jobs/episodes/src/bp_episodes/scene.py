@@ -6,10 +6,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import mujoco
 import numpy as np
-from bp_sdk.schemas import CameraSpec, SimObject
-from bp_sim.compose import HOME_KEY, PEDESTAL, part_joint
+from bp_contracts.assembly import CameraSpec
+from bp_contracts.simready import SimObject
+from bp_sim.compose import HOME_KEY, PEDESTAL, free_joint, part_joint
 from bp_sim.robots.base import ROBOT_PREFIX, RobotModel
 from numpy.typing import NDArray
 
@@ -51,6 +51,7 @@ class SceneHandles:
     ignore_geoms: frozenset[int]  # pedestal: touches the robot's base by design
     joints: dict[str, tuple[int, float, float]]  # articulated object id → (qpos adr, lo, hi)
     handles: dict[str, int]  # articulated object id → handle site id
+    free_qadr: dict[str, int]  # movable object id → qpos address of its free joint (pos, wxyz)
 
 
 def _subtree(model: Any, root: int) -> set[int]:
@@ -122,6 +123,9 @@ def handles(
         ignore_geoms=ignore,
         joints=joints,
         handles=handle_sites,
+        free_qadr={
+            o.id: int(model.joint(free_joint(o.id)).qposadr[0]) for o in objects if not o.static
+        },
     )
 
 
@@ -130,8 +134,20 @@ def hand_yaw(rot: F64) -> float:
     return math.atan2(-float(rot[1, 0]), -float(rot[0, 0]))
 
 
-def mat_to_quat(rot: F64) -> F64:
-    """Rotation matrix → quaternion [w, x, y, z]."""
-    q = np.zeros(4)
-    mujoco.mju_mat2Quat(q, np.ascontiguousarray(rot).reshape(9))
-    return q
+def geom_table(h: SceneHandles) -> dict[str, list[Any]]:
+    """What each segmentation id (MuJoCo geom id, the list index) shows: the geom's name (or
+    ``geom<id>`` when unnamed), its body's name, and its owner: a movable or static object's
+    id, ``robot`` (arm, hand, fingers), or null for the rest of the scene (floor, pedestal)."""
+    m = h.model
+    owner: dict[int, str] = {}
+    for oid, geoms in h.object_geoms.items():
+        for g in geoms:
+            owner[g] = oid
+    for g in h.robot_geoms:
+        owner[g] = "robot"
+    names, bodies, owners = [], [], []
+    for g in range(m.ngeom):
+        names.append(m.geom(g).name or f"geom{g}")
+        bodies.append(m.body(int(m.geom_bodyid[g])).name or f"body{int(m.geom_bodyid[g])}")
+        owners.append(owner.get(g))
+    return {"name": names, "body": bodies, "object": owners}

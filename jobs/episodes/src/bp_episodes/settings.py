@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar, Literal
 
 from bp_sdk.settings import JobSettings
@@ -61,7 +62,22 @@ class EpisodesSettings(JobSettings):
         default=300.0, gt=0, le=3600, description="Wall-clock limit per episode."
     )
     episodes_joint_noise_rad: float = Field(
-        default=0.02, ge=0.0, le=0.2, description="Seeded noise on the robot's start joints."
+        default=0.05,
+        ge=0.0,
+        le=0.2,
+        description="Seeded uniform noise (±rad) on the robot's start joints; a start that penetrates the scene is redrawn.",
+    )
+    episodes_object_jitter_m: float = Field(
+        default=0.03,
+        ge=0.0,
+        le=0.2,
+        description="Each episode shifts every movable object uniformly within this radius (m) of its variant position, collision-free (0: every episode of a variant starts alike).",
+    )
+    episodes_object_yaw_rad: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=math.pi,
+        description="Each episode turns every movable object about the vertical by a uniform angle within ± this (rad), collision-free.",
     )
     mujoco_gl: Literal["egl", "osmesa", "glfw"] = Field(
         default="egl", description="MuJoCo OpenGL backend for offscreen rendering."

@@ -10,26 +10,49 @@ from __future__ import annotations
 import io
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from bp_contracts.assembly import ASSEMBLY_FILE, Assembly
+from bp_contracts.episode import (
+    SAMPLES_FILE,
+    SEGMENTATION_BACKGROUND,
+    SHARD_SUMMARY_FILE,
+    DepthEncoding,
+    EpisodeRecord,
+    episode_data_file,
+    episode_file,
+    stream_specs,
+)
+from bp_contracts.simready import SIMREADY_MANIFEST_FILE, SimObject, SimreadyManifest
+from bp_contracts.tasks import TASKS_FILE, TaskSet
+from bp_contracts.variation import VARIATIONS_INDEX_FILE, Variant, VariationsIndex, variant_file
 from bp_sdk.commit import require_committed, upstream_digests
 from bp_sdk.digest import sha256_json
 from bp_sdk.errors import ConfigError, PermanentError, Problem
 from bp_sdk.runner import Stage, StageContext, StageResult
-from bp_sdk.schemas import Assembly, SimObject, SimreadyManifest, TaskSet, Variant
 from bp_sdk.storage import Storage
 
 from bp_episodes.backend import MujocoBatch
 from bp_episodes.episode import EpisodeTimeoutError, RecordOptions, run_episode
 from bp_episodes.expert.registry import EXPERTS
-from bp_episodes.scene import handles
+from bp_episodes.initial_state import sample_initial_state
+from bp_episodes.scene import geom_table, handles
 from bp_episodes.settings import EpisodesSettings
 from bp_episodes.strip import sample_strip
 from bp_episodes.worklist import EpisodePlan, build_worklist, select_tasks, shard
 
 UPSTREAM = ["simready", "assemble", "variations", "tasks"]
 SAMPLE_ROWS = 4
+
+
+@dataclass(frozen=True)
+class Done:
+    """One simulated episode: its record (as written) and how long it took."""
+
+    record: EpisodeRecord
+    wall_s: float
 
 
 class EpisodesStage(Stage[EpisodesSettings]):
@@ -49,9 +72,9 @@ class EpisodesStage(Stage[EpisodesSettings]):
         """Simulate this shard's episodes."""
         s = ctx.settings
         up = {k: require_committed(ctx.storage, s.scene_id, s.run_id, k) for k in UPSTREAM}
-        simready = up["simready"].read_model("simready_manifest.json", SimreadyManifest)
-        assembly = up["assemble"].read_model("assembly.json", Assembly)
-        taskset = up["tasks"].read_model("tasks.json", TaskSet)
+        simready = up["simready"].read_model(SIMREADY_MANIFEST_FILE, SimreadyManifest)
+        assembly = up["assemble"].read_model(ASSEMBLY_FILE, Assembly)
+        taskset = up["tasks"].read_model(TASKS_FILE, TaskSet)
         _check_rate(assembly.timestep_s, s.episodes_fps)
         tasks = select_tasks(taskset, s.task_filter())
         missing = sorted({t.kind for t in tasks} - set(EXPERTS))
@@ -60,8 +83,8 @@ class EpisodesStage(Stage[EpisodesSettings]):
                 "no scripted expert yet for task kinds %s; those tasks are skipped", missing
             )
             tasks = [t for t in tasks if t.kind in EXPERTS]
-        index = up["variations"].read_json("variations/index.json")
-        variant_ids = sorted(_variant_ids(index))[: s.episodes_max_variants]
+        index = up["variations"].read_model(VARIATIONS_INDEX_FILE, VariationsIndex)
+        variant_ids = sorted(index.variant_ids())[: s.episodes_max_variants]
         upstream = getattr(self, "_inputs", None) or self.inputs(
             s, ctx.storage
         )  # computed by the runner already
@@ -93,23 +116,28 @@ class EpisodesStage(Stage[EpisodesSettings]):
         assembly: Assembly,
         up: dict[str, Any],
         mine: list[EpisodePlan],
-    ) -> list[dict[str, Any]]:
+    ) -> list[Done]:
         from bp_sim.compose import compose_scene  # noqa: PLC0415 - imports MuJoCo (after MUJOCO_GL is set)
         from bp_sim.robots import get_robot  # noqa: PLC0415
 
         s = ctx.settings
         opts = RecordOptions(
-            s.episodes_fps, s.episodes_tier, s.episodes_timeout_s, s.episodes_joint_noise_rad
+            s.episodes_fps,
+            s.episodes_tier,
+            s.episodes_timeout_s,
+            s.episodes_joint_noise_rad,
+            s.episodes_object_jitter_m,
+            s.episodes_object_yaw_rad,
         )
         robot = get_robot(s.episodes_robot)
         by_variant: dict[str, list[EpisodePlan]] = defaultdict(list)
         for p in mine:
             by_variant[p.variant_id].append(p)
-        results: list[dict[str, Any]] = []
+        results: list[Done] = []
         samples: list[tuple[str, list[Any]]] = []
         done = succeeded = 0
         for vid in sorted(by_variant):
-            variant = up["variations"].read_model(f"variations/{vid}.json", Variant)
+            variant = up["variations"].read_model(variant_file(vid), Variant)
             spec = compose_scene(
                 simready,
                 assembly.robot,
@@ -130,11 +158,11 @@ class EpisodesStage(Stage[EpisodesSettings]):
             try:
                 for plan in by_variant[vid]:
                     started = time.monotonic()
-                    result = self._one(ctx, batch, h, plan, objects, opts, samples)
-                    result["wall_s"] = round(time.monotonic() - started, 3)
+                    record = self._one(ctx, batch, h, plan, objects, opts, samples)
+                    result = Done(record, round(time.monotonic() - started, 3))
                     results.append(result)
                     done += 1
-                    succeeded += result.get("status") == "success"
+                    succeeded += record.success
                     _log_episode(ctx, result)
                     ctx.progress(
                         "episodes", done, len(mine), every_s=0.0, extra={"succeeded": succeeded}
@@ -142,7 +170,7 @@ class EpisodesStage(Stage[EpisodesSettings]):
             finally:
                 batch.close()
         if samples:
-            ctx.output.write_bytes("samples.png", sample_strip(samples))
+            ctx.output.write_bytes(SAMPLES_FILE, sample_strip(samples))
         return results
 
     def _one(
@@ -154,7 +182,7 @@ class EpisodesStage(Stage[EpisodesSettings]):
         objects: dict[str, SimObject],
         opts: RecordOptions,
         samples: list[tuple[str, list[Any]]],
-    ) -> dict[str, Any]:
+    ) -> EpisodeRecord:
         s = ctx.settings
         meta: dict[str, Any] = {
             "episode_id": plan.episode_id,
@@ -169,18 +197,25 @@ class EpisodesStage(Stage[EpisodesSettings]):
             "tier": s.episodes_tier,
             "resolution": s.episodes_resolution,
             "movable_objects": list(h.movable),  # row order of object poses and contacts
+            "object_categories": {o: objects[o].category for o in h.movable},
             "simulator": {"name": "mujoco", "version": _mujoco_version()},
             "cameras": {
                 c.name: {"mount": c.mount, "fovy_deg": c.fovy_deg, "intrinsics": c.intrinsics}
                 for c in h.cameras
             },
         }
+        if s.episodes_tier in ("plus", "full"):
+            near, far = batch.depth_range_m()
+            meta["depth"] = DepthEncoding.for_planes(near, far).model_dump()
+        if s.episodes_tier == "full":
+            meta["segmentation"] = {"background": SEGMENTATION_BACKGROUND, "geoms": geom_table(h)}
+        init = sample_initial_state(h, plan, objects, opts.perturbation())
+        meta["initial_state"] = init.to_json()
         try:
-            rec, met = run_episode(batch, h, plan, objects, opts)
+            rec, met = run_episode(batch, h, plan, objects, opts, init)
         except EpisodeTimeoutError as exc:
             meta.update(status="failure", kept=False, failure_reason=f"timeout: {exc}")
-            ctx.output.write_json(f"episodes/{plan.episode_id}.json", meta)
-            return meta
+            return _write_record(ctx, meta)
         except (
             RuntimeError,
             ValueError,
@@ -190,13 +225,16 @@ class EpisodesStage(Stage[EpisodesSettings]):
                 kept=False,
                 failure_reason=f"capture or planning failed: {type(exc).__name__}: {exc}",
             )
-            ctx.output.write_json(f"episodes/{plan.episode_id}.json", meta)
-            return meta
+            return _write_record(ctx, meta)
         arrays = rec.stacked()
         counts = {k: int(v.shape[0]) for k, v in arrays.items()}
         if len(set(counts.values())) != 1:
             met.success = False
             met.failure_reason = f"streams disagree in frame count: {counts}"
+        off = _off_contract(arrays, [c.name for c in h.cameras], s.episodes_resolution, h.movable)
+        if off:
+            met.success = False
+            met.failure_reason = "streams break the episode contract: " + "; ".join(off)
         status = "success" if met.success else "failure"
         keep = met.success or s.episodes_keep_failures
         meta.update(
@@ -212,9 +250,9 @@ class EpisodesStage(Stage[EpisodesSettings]):
             buf = io.BytesIO()
             savez: Any = np.savez_compressed  # typed stubs mistake **arrays for allow_pickle
             savez(buf, **arrays)
-            ctx.output.write_bytes(f"episodes/{plan.episode_id}.npz", buf.getvalue())
-            meta["data_file"] = f"episodes/{plan.episode_id}.npz"
-        ctx.output.write_json(f"episodes/{plan.episode_id}.json", meta)
+            ctx.output.write_bytes(episode_data_file(plan.episode_id), buf.getvalue())
+            meta["data_file"] = episode_data_file(plan.episode_id)
+        record = _write_record(ctx, meta)
         if len(samples) < SAMPLE_ROWS:
             for cam in h.cameras:
                 key = f"observation.images.{cam.name}"
@@ -232,37 +270,38 @@ class EpisodesStage(Stage[EpisodesSettings]):
             f" ({met.failure_reason})" if met.failure_reason else "",
             extra={"fields": {"quality": met.quality_score, "frames": met.frames}},
         )
-        return meta
+        return record
 
     def _finish(
-        self, ctx: StageContext[EpisodesSettings], results: list[dict[str, Any]], total: int
+        self, ctx: StageContext[EpisodesSettings], results: list[Done], total: int
     ) -> StageResult:
         s = ctx.settings
         per_task: dict[str, list[bool]] = defaultdict(list)
         for r in results:
-            per_task[r["task_id"]].append(r["status"] == "success")
-        successes = sum(r["status"] == "success" for r in results)
+            per_task[r.record.task_id].append(r.record.success)
+        successes = sum(r.record.success for r in results)
         rate = successes / len(results) if results else 1.0
         summary = {
             "episodes": len(results),
             "successes": successes,
             "success_rate": round(rate, 4),
-            "kept": sum(bool(r.get("kept")) for r in results),
+            "kept": sum(r.record.kept for r in results),
             "episodes_in_run": total,
             "per_task": {
                 k: {"episodes": len(v), "success_rate": round(sum(v) / len(v), 4)}
                 for k, v in sorted(per_task.items())
             },
-            "wall_s": round(sum(r.get("wall_s", 0.0) for r in results), 3),
+            "wall_s": round(sum(r.wall_s for r in results), 3),
         }
         ctx.output.write_json(
-            "shard.json", {"summary": summary, "episodes": [r["episode_id"] for r in results]}
+            SHARD_SUMMARY_FILE,
+            {"summary": summary, "episodes": [r.record.episode_id for r in results]},
         )
         if results and rate < s.episodes_min_success_rate:
             problems = [
-                Problem(r["episode_id"], str(r.get("failure_reason")), "")
+                Problem(r.record.episode_id, str(r.record.failure_reason), "")
                 for r in results
-                if r["status"] != "success"
+                if not r.record.success
             ]
             raise PermanentError(
                 f"success rate {rate:.0%} is below EPISODES_MIN_SUCCESS_RATE {s.episodes_min_success_rate:.0%} "
@@ -271,8 +310,32 @@ class EpisodesStage(Stage[EpisodesSettings]):
                 next_step="Look at samples.png and the failure reasons; fix the expert or the task targets.",
             )
         return StageResult(
-            summary=summary, seeds={r["episode_id"]: int(r["seed"]) for r in results}
+            summary=summary, seeds={r.record.episode_id: r.record.seed for r in results}
         )
+
+
+def _write_record(ctx: StageContext[EpisodesSettings], meta: dict[str, Any]) -> EpisodeRecord:
+    """Validate the episode's record against the contract and write it (only the keys set)."""
+    record = EpisodeRecord.model_validate(meta)
+    ctx.output.write_json(episode_file(record.episode_id), record.to_json())
+    return record
+
+
+def _off_contract(
+    arrays: dict[str, Any], cameras: list[str], resolution: int, movable: list[str]
+) -> list[str]:
+    """Streams whose name, per-frame shape or dtype is not the episode arrays' contract."""
+    specs = stream_specs(cameras, resolution, len(movable))
+    out = []
+    for key, a in sorted(arrays.items()):
+        spec = specs.get(key)
+        if spec is None:
+            out.append(f"{key} is not a known stream")
+        elif tuple(a.shape[1:]) != spec.shape or not spec.accepts(a.dtype.kind, a.dtype.itemsize):
+            out.append(
+                f"{key} is {a.dtype}{list(a.shape[1:])}, expected {spec.dtype}{list(spec.shape)}"
+            )
+    return out
 
 
 def _mujoco_version() -> str:
@@ -296,34 +359,25 @@ def _check_rate(timestep: float, fps: int) -> None:
         )
 
 
-def _variant_ids(index: Any) -> list[str]:
-    """Variant ids from variations/index.json (a list of ids or of {variant_id: ...})."""
-    items = index.get("variants", index) if isinstance(index, dict) else index
-    out = []
-    for it in items:
-        out.append(it if isinstance(it, str) else it.get("variant_id") or it.get("id"))
-    return [str(x) for x in out if x]
-
-
 __all__ = ["EpisodesStage"]
 
 
-def _log_episode(ctx: StageContext[EpisodesSettings], result: dict[str, Any]) -> None:
+def _log_episode(ctx: StageContext[EpisodesSettings], result: Done) -> None:
     """One structured line per episode (the success-rate metric counts these)."""
-    success = result.get("status") == "success"
+    r = result.record
     ctx.log.info(
         "episode %s (%s): %s",
-        result.get("episode_id"),
-        result.get("task_id"),
-        "success" if success else f"failure ({result.get('failure_reason', '')})",
+        r.episode_id,
+        r.task_id,
+        "success" if r.success else f"failure ({r.failure_reason or ''})",
         extra={
             "fields": {
                 "event": "episode_finished",
-                "episode_id": result.get("episode_id"),
-                "task_id": result.get("task_id"),
-                "task_kind": result.get("task_kind"),
-                "success": success,
-                "wall_s": result.get("wall_s"),
+                "episode_id": r.episode_id,
+                "task_id": r.task_id,
+                "task_kind": r.task_kind,
+                "success": r.success,
+                "wall_s": result.wall_s,
             }
         },
     )

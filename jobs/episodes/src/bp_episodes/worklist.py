@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import get_args
 
+from bp_contracts.tasks import TaskSet, TaskSpec
 from bp_sdk.digest import derive_seed
 from bp_sdk.errors import ConfigError, Problem
-from bp_sdk.schemas import TaskSet, TaskSpec
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,13 @@
-"""Wiring of the dataset's extras into the export: robomimic HDF5, lineage, quality and
-the card (with its sample frames). The documents themselves are built by
-:mod:`bp_export.robomimic`, :mod:`bp_export.lineage`, :mod:`bp_export.quality` and
-:mod:`bp_export.card`; this module only feeds them what the export streamed and writes
-their output into the dataset, before ``meta/SHA256SUMS``.
+"""Wiring of the dataset's extras into the export: robomimic HDF5, the object list and
+segmentation maps, initial states, quality, sample frames, lineage and the card. The
+documents themselves are built by :mod:`bp_export.robomimic`, :mod:`bp_export.objects`,
+:mod:`bp_export.initial_states`, :mod:`bp_export.quality`, :mod:`bp_export.samples`,
+:mod:`bp_export.lineage_doc` and :mod:`bp_export.card`; this module only feeds them what
+the export streamed and writes their output into the dataset, before ``meta/SHA256SUMS``.
+
+Order matters for the content digest: every content file is written first, then the
+digest over them (:func:`bp_dataset.layout.content_digest`) goes into the lineage and
+the card, which it does not cover.
 """
 
 from __future__ import annotations
@@ -11,20 +16,30 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from bp_dataset.features import Recording
-from bp_dataset.layout import CARD, LINEAGE, QUALITY, ROBOMIMIC
+from bp_dataset.layout import (
+    CARD,
+    INITIAL_STATES,
+    LINEAGE,
+    OBJECTS,
+    QUALITY,
+    ROBOMIMIC,
+    SAMPLES,
+    content_digest,
+)
+from bp_sdk.commit import now
+from bp_sdk.digest import sha256_json
 from bp_sdk.version import code_version, package_version
 
-from bp_export import card, lineage, quality
+from bp_export import card, initial_states, lineage, lineage_doc, quality
 from bp_export.robomimic import RobomimicWriter, build_env_meta
-from bp_export.samples import sample_frames_png
-from bp_export.sources import EpisodeRecord, SourceRun
+from bp_export.samples import SampleRow, depth_rgb, sample_grid_png, segmentation_rgb
+from bp_export.sources import ExportEpisode, SourceRun
 
 if TYPE_CHECKING:
     from bp_export.files import Staging
     from bp_export.writer import WriterConfig, Written
 
-SAMPLE_EPISODES: Final = 3  # episodes whose frames appear on the card
-SAMPLES_PNG: Final = "meta/samples.png"
+SAMPLES_PNG: Final = SAMPLES
 
 
 def open_robomimic(
@@ -38,7 +53,7 @@ def open_robomimic(
     ]
     lowdim = ["observation.state", "observation.velocity", "observation.ee_pose"]
     if "observation.object_poses" in rec.lossless_keys():
-        lowdim += ["observation.object_poses", "observation.contacts"]
+        lowdim += ["observation.object_poses", "observation.contacts", "observation.object_present"]
     env_meta = build_env_meta(
         dataset_id=cfg.dataset_id,
         scene_ids=sorted({s.scene_id for s in sources}),
@@ -53,23 +68,28 @@ def open_robomimic(
     return RobomimicWriter(staging.path(ROBOMIMIC), env_meta, image_keys, lowdim)
 
 
-def sample_of(
-    record: EpisodeRecord, arrays: Any, rec: Recording
-) -> list[tuple[str, dict[str, Any]]]:
-    """Rows of the card's sample strip: the first, middle and last frame of every camera."""
+def sample_row(record: ExportEpisode, arrays: Any, rec: Recording) -> SampleRow:
+    """The episode's middle frame of every camera and every lossless image stream."""
     t = int(arrays[f"observation.images.{rec.cameras[0]}"].shape[0])
-    status = "success" if record.success else "failure"
-    rows = []
-    for i in (0, t // 2, t - 1):
-        label = f"{record.episode_id} [{status}] t={i / rec.fps:.2f}s: {record.instruction}"
-        rows.append(
-            (label, {c: np.asarray(arrays[f"observation.images.{c}"][i]) for c in rec.cameras})
-        )
-    return rows
+    i = t // 2
+    images: dict[str, np.ndarray] = {}
+    for cam in rec.cameras:
+        images[f"{cam} rgb"] = np.asarray(arrays[f"observation.images.{cam}"][i])
+        if f"observation.depth.{cam}" in arrays:
+            images[f"{cam} depth"] = depth_rgb(arrays[f"observation.depth.{cam}"][i])
+        if f"observation.segmentation.{cam}" in arrays:
+            images[f"{cam} seg"] = segmentation_rgb(arrays[f"observation.segmentation.{cam}"][i])
+    status = "SUCCESS" if record.success else "FAILURE (failure rollout)"
+    caption = (
+        f"{status} - episode {record.dataset_index} ({record.split}) {record.episode_id}, "
+        f"scene {record.scene_id} variant {record.meta.variant_id}, frame {i} "
+        f"(t={i / rec.fps:.2f}s of {t / rec.fps:.2f}s): {record.instruction}"
+    )
+    return SampleRow(caption, record.success, images)
 
 
 def write_extras(run: Any, written: Written, excluded: list[dict[str, Any]]) -> None:
-    """robomimic HDF5, lineage, quality, samples and card into the dataset (before the sums)."""
+    """Every extra into the dataset (before the sums); content first, then lineage and card."""
     ctx, staging, cfg = run.ctx, run.staging, run.cfg
     s = ctx.settings
     robomimic_summary = None
@@ -77,26 +97,48 @@ def write_extras(run: Any, written: Written, excluded: list[dict[str, Any]]) -> 
         robomimic_summary = run.robomimic.close(written.splits)
         run.robomimic = None
         staging.publish(ROBOMIMIC)
+    objects_doc = run.objects.document()
+    staging.write_json(OBJECTS, objects_doc)
+    staging.write_bytes(INITIAL_STATES, initial_states.table_bytes(run.states))
+    qual = quality.build_quality(run.accepted, run.rejected, initial_states.spread(run.states))
+    qual["excluded"] = excluded  # left out by the tier's definition, not by a rule
+    staging.write_json(QUALITY, qual)
+    picker = run.picker
+    staging.write_bytes(SAMPLES_PNG, sample_grid_png(picker.rows))
+    digest = content_digest({name: e.sha256 for name, e in ctx.output.files.items()})
     sources = [lineage.collect_source(ctx.storage, src.scene_id, src.run_id) for src in run.sources]
-    lin = lineage.build_lineage(
+    lin = lineage_doc.build_lineage(
         dataset_id=cfg.dataset_id,
         sources=sources,
         episodes=run.accepted,
         dataset_license=s.export_license,
         export_code=code_version("bp-export", s.build_revision),
         export_params=s.output_params(),
+        export_settings_digest=sha256_json(s.redacted()),
+        image_digest=s.build_image_digest,
+        created_at=now(),
+        content_digest=digest,
+        export_run={
+            "execution": s.cloud_run_execution,
+            "attempt": s.cloud_run_task_attempt,
+            "attempt_dir": ctx.output.dir,
+        },
     )
-    lin.setdefault("export", {})["video"] = {
+    lin["reproducible"]["export"]["video"] = {
         "encoder": cfg.video.encoder,
         "pyav": package_version("av"),
         "options": cfg.video.options(),
     }
     staging.write_json(LINEAGE, lin)
-    qual = quality.build_quality(run.accepted, run.rejected)
-    qual["excluded"] = excluded  # left out by the tier's definition, not by a rule
-    staging.write_json(QUALITY, qual)
-    samples = [row for rows in run.samples for row in rows]
-    staging.write_bytes(SAMPLES_PNG, sample_frames_png(samples))
     assert written.info is not None  # noqa: S101 - the writer sets it
-    text = card.render_card(written.info, qual, lin, SAMPLES_PNG, robomimic=robomimic_summary)
+    text = card.render_card(
+        written.info,
+        qual,
+        lin,
+        SAMPLES_PNG,
+        robomimic=robomimic_summary,
+        objects=objects_doc,
+        samples=[(r.caption, r.success) for r in picker.rows],
+        sample_groups=len(picker.groups),
+    )
     staging.write_bytes(CARD, text.encode())

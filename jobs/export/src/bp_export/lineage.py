@@ -10,29 +10,26 @@ license, simulator version, physics options, actuator gains), and ingest's scene
 Settings are recorded as digests only (they hold storage URIs); each record's ``params``
 (the stage's own, non-infrastructure settings) are recorded as they are.
 
-``build_lineage`` is pure; ``collect_source`` reads one source run's records and files
-from storage (verified against their commit records).
+``collect_source`` reads one source run's records and files from storage (verified against
+their commit records); the pieces below turn them into the entries that
+:func:`bp_export.lineage_doc.build_lineage` (pure) assembles into the document.
 """
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Final
 
+from bp_contracts.assembly import ASSEMBLY_FILE, Assembly
+from bp_contracts.episode import EpisodeRecord
+from bp_contracts.scene_manifest import SCENE_MANIFEST_FILE, SceneManifest
+from bp_contracts.stages import RUN_STAGES
 from bp_sdk.commit import CommitRecord, read_committed
 from bp_sdk.digest import sha256_json
-from bp_sdk.errors import PermanentError, Problem
-from bp_sdk.schemas import Assembly, SceneManifest
 from bp_sdk.storage import Storage
 
-from bp_export.sources import EpisodeRecord
-
-LINEAGE_SCHEMA: Final = "bp.lineage/v1"
-UPSTREAM_STAGES: Final = ("ingest", "simready", "assemble", "variations", "tasks", "episodes")
 # MuJoCo's documented defaults for <option> attributes a compiled model may leave out
 MJ_OPTION_DEFAULTS: Final[dict[str, Any]] = {
     "timestep": 0.002,
@@ -71,22 +68,22 @@ def collect_source(storage: Storage, scene_id: str, run_id: str) -> SourceLineag
     has not committed is simply absent (``build_lineage`` reports it as a gap).
     """
     stages: dict[str, list[CommitRecord]] = {}
-    for stage in UPSTREAM_STAGES:
+    for stage in RUN_STAGES:  # every scene-run stage the episodes came from
         units = read_committed(storage, scene_id, run_id, stage)
         if units:
             stages[stage] = [u.record for u in units]
     assembly = manifest = mjcf = None
     if "assemble" in stages:
         (unit,) = read_committed(storage, scene_id, run_id, "assemble") or []
-        if "assembly.json" in unit.record.files:
-            assembly = unit.read_model("assembly.json", Assembly)
+        if ASSEMBLY_FILE in unit.record.files:
+            assembly = unit.read_model(ASSEMBLY_FILE, Assembly)
             mjcf_name = assembly.files.get("mjcf", "scene.xml")
             if mjcf_name in unit.record.files:
                 mjcf = unit.read_bytes(mjcf_name).decode("utf-8")
     if "ingest" in stages:
         (unit,) = read_committed(storage, scene_id, run_id, "ingest") or []
-        if "scene_manifest.json" in unit.record.files:
-            manifest = unit.read_model("scene_manifest.json", SceneManifest)
+        if SCENE_MANIFEST_FILE in unit.record.files:
+            manifest = unit.read_model(SCENE_MANIFEST_FILE, SceneManifest)
     return SourceLineage(scene_id, run_id, stages, assembly, manifest, mjcf)
 
 
@@ -157,7 +154,7 @@ def physics_from_mjcf(mjcf: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------- records
 
 
-def _record_entry(rec: CommitRecord) -> dict[str, Any]:
+def record_entry(rec: CommitRecord) -> dict[str, Any]:
     return {
         "shard": f"{rec.shard.index}/{rec.shard.count}" if rec.shard else None,
         "attempt": rec.attempt.model_dump(),
@@ -172,13 +169,12 @@ def _record_entry(rec: CommitRecord) -> dict[str, Any]:
     }
 
 
-def _simulator(src: SourceLineage, metas: list[dict[str, Any]], gaps: list[str]) -> dict[str, Any]:
+def simulator_of(src: SourceLineage, metas: list[EpisodeRecord], gaps: list[str]) -> dict[str, Any]:
     """MuJoCo version: what episodes recorded if anything, else assemble's (with a gap)."""
     versions: set[str] = set()
     for m in metas:
-        v = m.get("mujoco_version") or (m.get("simulator") or {}).get("version")
-        if v:
-            versions.add(str(v))
+        if m.simulator is not None and m.simulator.version:
+            versions.add(m.simulator.version)
     for rec in src.stages.get("episodes", []):
         if rec.code.get("mujoco_version"):
             versions.add(str(rec.code["mujoco_version"]))
@@ -187,8 +183,8 @@ def _simulator(src: SourceLineage, metas: list[dict[str, Any]], gaps: list[str])
         gaps.append(
             f"{src.label}: the episodes stage does not record the MuJoCo version it simulated "
             f"with; reported is the version assemble compiled and settled the scene with "
-            f'({assemble_v or "unknown"}). Fix: add "mujoco_version": mujoco.__version__ to '
-            "the episode JSON in bp_episodes/stage.py."
+            f"({assemble_v or 'unknown'}). Fix: record the episodes again with the current "
+            "episodes stage (its record names the simulator and its version)."
         )
     return {
         "name": "mujoco",
@@ -198,7 +194,7 @@ def _simulator(src: SourceLineage, metas: list[dict[str, Any]], gaps: list[str])
     }
 
 
-def _licenses(src: SourceLineage, gaps: list[str]) -> dict[str, Any]:
+def licenses_of(src: SourceLineage, gaps: list[str]) -> dict[str, Any]:
     man = src.scene_manifest
     if man is None:
         gaps.append(f"{src.label}: no scene manifest (ingest) committed; blueprint license unknown")
@@ -229,7 +225,7 @@ def _licenses(src: SourceLineage, gaps: list[str]) -> dict[str, Any]:
     }
 
 
-def _robot(src: SourceLineage) -> dict[str, Any] | None:
+def robot_of(src: SourceLineage) -> dict[str, Any] | None:
     if src.assembly is None:
         return None
     r = src.assembly.robot
@@ -243,7 +239,7 @@ def _robot(src: SourceLineage) -> dict[str, Any] | None:
     }
 
 
-def _physics(src: SourceLineage, gaps: list[str]) -> dict[str, Any] | None:
+def physics_of(src: SourceLineage, gaps: list[str]) -> dict[str, Any] | None:
     if src.assembly is None:
         gaps.append(f"{src.label}: no assembly.json committed; physics parameters unknown")
         return None
@@ -284,180 +280,3 @@ def _physics(src: SourceLineage, gaps: list[str]) -> dict[str, Any] | None:
             f"{src.assembly.timestep_s}"
         )
     return out
-
-
-# ---------------------------------------------------------------------- lineage
-
-
-def build_lineage(
-    *,
-    dataset_id: str,
-    sources: Sequence[SourceLineage],
-    episodes: Sequence[EpisodeRecord],
-    dataset_license: str,
-    export_code: Mapping[str, str],
-    export_params: Mapping[str, Any],
-    export_settings_digest: str | None = None,
-    gate_config_version: str | None = None,
-    image_digest: str | None = None,
-    created_at: datetime | None = None,
-) -> dict[str, Any]:
-    """The lineage document (plain JSON). Contradictions raise; missing facts become gaps.
-
-    ``export_code`` is export's own ``code_version(...)``; ``image_digest`` the digest of
-    the image export runs in (None outside containers); ``gate_config_version`` the
-    threshold config the gate will apply, if known at export time.
-    """
-    problems: list[Problem] = []
-    gaps: list[str] = []
-    by_label = {s.label: s for s in sources}
-    if len(by_label) != len(sources):
-        problems.append(Problem("sources", "a source run is listed twice"))
-    metas: dict[str, list[dict[str, Any]]] = {s.label: [] for s in sources}
-    seeds: list[dict[str, Any]] = []
-    for ep in sorted(episodes, key=lambda e: e.dataset_index):
-        label = f"{ep.scene_id}/{ep.run_id}"
-        src = by_label.get(label)
-        if src is None:
-            problems.append(
-                Problem(
-                    f"episode {ep.episode_id}", f"comes from {label}, which is not a listed source"
-                )
-            )
-            continue
-        metas[label].append(ep.meta)
-        seed = ep.meta.get("seed")
-        recorded = {
-            rec.seeds[ep.episode_id]
-            for rec in src.stages.get("episodes", [])
-            if ep.episode_id in rec.seeds
-        }
-        if seed is None and recorded:
-            seed = next(iter(recorded))
-        if seed is not None and recorded and recorded != {seed}:
-            problems.append(
-                Problem(
-                    f"episode {ep.episode_id}",
-                    f"seed {seed} in its JSON differs from its shard's commit record {sorted(recorded)}",
-                )
-            )
-        if seed is None:
-            gaps.append(f"episode {ep.episode_id}: no seed recorded")
-        seeds.append(
-            {
-                "dataset_index": ep.dataset_index,
-                "episode_id": ep.episode_id,
-                "scene_id": ep.scene_id,
-                "run_id": ep.run_id,
-                "variant_id": ep.meta.get("variant_id"),
-                "seed": seed,
-            }
-        )
-    if problems:
-        raise PermanentError("lineage contradicts itself", problems=problems)
-
-    stage_codes: dict[str, list[dict[str, str]]] = {}
-    revisions: set[str] = {export_code.get("revision", "unknown")}
-    sdk_versions: set[str] = {export_code.get("sdk_version", "unknown")}
-    image_digests: dict[str, list[str]] = {}
-    if image_digest:
-        image_digests["export"] = [image_digest]
-    inputs: dict[str, str] = {}
-    out_sources: list[dict[str, Any]] = []
-    for src in sources:
-        stages_out: dict[str, list[dict[str, Any]]] = {}
-        for stage in UPSTREAM_STAGES:
-            recs = sorted(src.stages.get(stage, []), key=lambda r: r.shard.index if r.shard else 0)
-            if not recs:
-                gaps.append(f"{src.label}: stage {stage} has no commit record")
-                continue
-            stages_out[stage] = [_record_entry(r) for r in recs]
-            inputs[f"{stage}:{src.label}"] = (
-                recs[0].outputs_digest
-                if len(recs) == 1 and recs[0].shard is None
-                else sha256_json([r.outputs_digest for r in recs])
-            )
-            for r in recs:
-                code = dict(r.code)
-                if code not in stage_codes.setdefault(stage, []):
-                    stage_codes[stage].append(code)
-                revisions.add(code.get("revision", "unknown"))
-                sdk_versions.add(code.get("sdk_version", "unknown"))
-                if code.get("image_digest"):
-                    image_digests.setdefault(stage, [])
-                    if code["image_digest"] not in image_digests[stage]:
-                        image_digests[stage].append(code["image_digest"])
-        out_sources.append(
-            {
-                "scene_id": src.scene_id,
-                "run_id": src.run_id,
-                "episodes": len(metas[src.label]),
-                "licenses": _licenses(src, gaps),
-                "robot": _robot(src),
-                "simulator": _simulator(src, metas[src.label], gaps),
-                "physics": _physics(src, gaps),
-                "stages": stages_out,
-            }
-        )
-    if "unknown" in revisions:
-        gaps.append("source revision unknown for some stages (BUILD_REVISION was not set)")
-    if not image_digests:
-        gaps.append(
-            "no container image digests recorded: the stages ran outside containers, or their "
-            "images did not set an image digest (propose: BUILD_IMAGE_DIGEST in JobSettings, "
-            "recorded in each commit record's code block)"
-        )
-
-    def common(values: list[Any], what: str) -> Any:
-        values = [v for v in values if v is not None]
-        if not values:
-            gaps.append(f"{what} unknown for every source")
-            return None
-        first = values[0]
-        if any(json.dumps(v, sort_keys=True) != json.dumps(first, sort_keys=True) for v in values):
-            gaps.append(f"sources differ in {what}; see each source's entry")
-            return None
-        return first
-
-    robots = [s["robot"] for s in out_sources if s["robot"] is not None]
-    robot_licenses = sorted({r["source"]["license"] for r in robots})
-    robot_source = common([r["source"] for r in robots], "robot model source")
-    return {
-        "schema": LINEAGE_SCHEMA,
-        "dataset_id": dataset_id,
-        "created_at": created_at.isoformat() if created_at else None,
-        "episodes": len(seeds),
-        "pipeline": {
-            "name": "BlueprintPipeline",
-            "revisions": sorted(revisions),
-            "sdk_versions": sorted(sdk_versions),
-            "export": {**dict(export_code), "image_digest": image_digest},
-            "stages": stage_codes,
-            "image_digests": image_digests,
-        },
-        "inputs": dict(sorted(inputs.items())),
-        "robot": {
-            "model": sorted({r["model"] for r in robots}),
-            "source": robot_source,
-            "licenses": robot_licenses,
-        },
-        "simulator": common([s["simulator"] for s in out_sources], "simulator"),
-        "physics": common([s["physics"] for s in out_sources], "physics parameters"),
-        "licenses": {
-            "dataset": dataset_license,
-            "robot_model": robot_licenses,
-            "inputs": [
-                {"scene_id": s["scene_id"], "run_id": s["run_id"], **s["licenses"]}
-                for s in out_sources
-            ],
-        },
-        "seeds": seeds,
-        "gate": {"config_version": gate_config_version},
-        "export": {
-            "code": dict(export_code),
-            "params": dict(export_params),
-            "settings_digest": export_settings_digest,
-        },
-        "sources": out_sources,
-        "gaps": sorted(set(gaps)),
-    }

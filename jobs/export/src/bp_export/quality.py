@@ -8,7 +8,8 @@ its identity, task, split and the dataset index it was exported under.
 Summary: counts (episodes, frames, per split, successes, failures, rejected), success
 rate, collision rate (share of episodes with any robot–environment collision frame) and
 collision-frame rate, quality score mean/min/max, per-task counts, success rates and mean
-quality, diversity (distinct scenes, variants, objects, tasks, instructions) and every
+quality, diversity (distinct scenes, variants, objects, tasks, instructions, and the
+initial-state spread of repeated episodes: ``diversity.initial_state``) and every
 rejected episode with its reason (plus counts by reason).
 
 Everything is plain JSON without NaN or infinity (an undefined mean is ``null``).
@@ -21,9 +22,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from bp_contracts.episode import InitialStateRecord
 from bp_sdk.errors import PermanentError, Problem
 
-from bp_export.sources import EpisodeRecord
+from bp_export.sources import ExportEpisode
 
 QUALITY_SCHEMA: Final = "bp.quality/v1"
 
@@ -46,29 +48,42 @@ def _rate(num: int, den: int) -> float | None:
     return round(num / den, 6) if den else None
 
 
-def _episode(rec: EpisodeRecord) -> dict[str, Any]:
+def _episode(rec: ExportEpisode) -> dict[str, Any]:
     meta = rec.meta
-    metrics = dict(meta.get("metrics") or {})
-    frames = metrics.get("frames", meta.get("frames"))
+    metrics: dict[str, Any] = meta.metrics.as_dict() if meta.metrics is not None else {}
+    frames = metrics.get("frames", meta.frames)
     return {
         "dataset_index": rec.dataset_index,
         "episode_id": rec.episode_id,
         "scene_id": rec.scene_id,
         "run_id": rec.run_id,
-        "variant_id": meta.get("variant_id"),
-        "task_id": meta.get("task_id"),
-        "task_kind": meta.get("task_kind"),
+        "variant_id": meta.variant_id,
+        "task_id": meta.task_id,
+        "task_kind": meta.task_kind,
         "task_index": rec.task_index,
-        "object": meta.get("object"),
+        "object": meta.object,
         "instruction": rec.instruction,
         "split": rec.split,
         "success": rec.success,
-        "status": meta.get("status"),
+        "status": meta.status,
         "quality_score": metrics.get("quality_score"),
         "frames": frames,
-        "failure_reason": meta.get("failure_reason") or metrics.get("failure_reason"),
-        "seed": meta.get("seed"),
+        "failure_reason": meta.failure_reason or metrics.get("failure_reason"),
+        "seed": meta.seed,
+        "initial_state": _initial_state(meta.initial_state),
         "metrics": metrics,
+    }
+
+
+def _initial_state(init: InitialStateRecord | None) -> dict[str, Any] | None:
+    """The episode's initial-state record in brief (the full state is in initial_states)."""
+    if init is None:
+        return None
+    return {
+        "seed": init.seed,
+        "moved": len(init.moved),
+        "kept": dict(init.kept),
+        "perturbation": None if init.perturbation is None else init.perturbation.model_dump(),
     }
 
 
@@ -98,9 +113,13 @@ def _rejection(item: Mapping[str, Any], i: int) -> tuple[dict[str, Any], list[Pr
 
 
 def build_quality(
-    records_meta: Sequence[EpisodeRecord], rejected: Sequence[Mapping[str, Any]]
+    records_meta: Sequence[ExportEpisode],
+    rejected: Sequence[Mapping[str, Any]],
+    initial_state: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The quality document for the exported episodes and the ones export rejected.
+    """The quality document for the exported episodes and the ones export rejected;
+    ``initial_state`` is the initial-state spread (``bp_dataset.stats.initial_state_spread``
+    of the rows written to ``meta/initial_states.parquet``).
 
     ``rejected`` items are ``{"episode_id", "reason", "scene_id"?, "run_id"?, "task_id"?}``.
     An exported episode without a finite quality score, a rejection without a reason, or a
@@ -180,6 +199,7 @@ def build_quality(
             "objects": len({(e["scene_id"], e["object"]) for e in episodes if e["object"]}),
             "tasks": len(per_task),
             "instructions": len({e["instruction"] for e in episodes}),
+            "initial_state": dict(initial_state) if initial_state is not None else None,
         },
         "rejected": len(rej),
         "rejected_by_reason": dict(sorted(reasons.items())),

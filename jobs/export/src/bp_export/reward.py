@@ -25,13 +25,13 @@ Every input is checked first; all problems are reported at once, naming the epis
 from __future__ import annotations
 
 import math
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 from bp_sdk.errors import PermanentError, Problem
 from numpy.typing import NDArray
 
-from bp_export.sources import EpisodeRecord
+from bp_export.sources import ExportEpisode
 
 REWARD_DEFINITION: Final = (
     "Sparse success reward. For the transition from frame i to frame i+1 (frame i's action "
@@ -46,11 +46,11 @@ REWARD_DEFINITION: Final = (
 _FRAME_TOLERANCE: Final = 0.05
 
 
-def _where(record: EpisodeRecord) -> str:
+def _where(record: ExportEpisode) -> str:
     return f"episode {record.episode_id} ({record.scene_id}/{record.run_id})"
 
 
-def success_onset(record: EpisodeRecord, length: int, fps: int) -> int | None:
+def success_onset(record: ExportEpisode, length: int, fps: int) -> int | None:
     """``n``: the first observation frame that shows the task done, or None for a failure.
 
     Raises :class:`PermanentError` listing every inconsistency (see the module docstring).
@@ -62,36 +62,35 @@ def success_onset(record: EpisodeRecord, length: int, fps: int) -> int | None:
     if isinstance(fps, bool) or not isinstance(fps, int) or fps < 1:
         problems.append(Problem(where, f"fps must be an integer >= 1, got {fps!r}"))
     sizes_ok = not problems
-    meta: dict[str, Any] = record.meta if isinstance(record.meta, dict) else {}
-    raw = meta.get("metrics")
-    metrics: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    if "fps" in meta and meta["fps"] != fps:
+    meta = record.meta
+    metrics = meta.metrics
+    if meta.fps != fps:
         problems.append(
-            Problem(where, f"was recorded at {meta['fps']!r} fps but is exported at {fps!r} fps")
+            Problem(where, f"was recorded at {meta.fps!r} fps but is exported at {fps!r} fps")
         )
-    if "frames" in meta and meta["frames"] != length:
+    if meta.frames is not None and meta.frames != length:
         problems.append(
             Problem(
                 where,
-                f"its JSON says {meta['frames']!r} frames but {length!r} frames are exported",
+                f"its JSON says {meta.frames!r} frames but {length!r} frames are exported",
                 "export every recorded frame; never drop or pad frames",
             )
         )
-    status = meta.get("status")
-    if status is not None and (status == "success") != record.success:
-        problems.append(
-            Problem(
-                where, f"record says success={record.success} but its JSON status is {status!r}"
-            )
-        )
-    if "success" in metrics and bool(metrics["success"]) != record.success:
+    if meta.success != record.success:
         problems.append(
             Problem(
                 where,
-                f"record says success={record.success} but metrics.success is {metrics['success']!r}",
+                f"record says success={record.success} but its JSON status is {meta.status!r}",
             )
         )
-    tts = metrics.get("time_to_success_s")
+    if metrics is not None and metrics.success is not None and metrics.success != record.success:
+        problems.append(
+            Problem(
+                where,
+                f"record says success={record.success} but metrics.success is {metrics.success!r}",
+            )
+        )
+    tts = None if metrics is None else metrics.time_to_success_s
     onset: int | None = None
     if record.success:
         if isinstance(tts, bool) or not isinstance(tts, int | float) or not math.isfinite(tts):
@@ -140,7 +139,7 @@ def success_onset(record: EpisodeRecord, length: int, fps: int) -> int | None:
 
 
 def frame_rewards(
-    record: EpisodeRecord, length: int, fps: int
+    record: ExportEpisode, length: int, fps: int
 ) -> tuple[NDArray[np.float32], NDArray[np.bool_], NDArray[np.bool_]]:
     """``(reward float32 (T,), done bool (T,), success bool (T,))`` as the module defines them."""
     onset = success_onset(record, length, fps)

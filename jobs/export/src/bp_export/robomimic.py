@@ -26,12 +26,14 @@ Observation keys (robosuite's names where the quantity is the same, else our own
 | ``robot0_eef_quat`` | ``observation.ee_pose[3:]`` | 4 | grip site orientation, **x y z w** |
 | ``object`` | ``observation.object_poses`` (full) | 7n | per movable object: position (m) + quaternion **x y z w** |
 | ``object_contacts`` | ``observation.contacts`` (full) | 4n | per movable object: touches robot, touches other, contacts, depth (m) |
+| ``object_present`` | ``observation.object_present`` (full) | n | per object: 1 if it exists in the demo's scene variant |
 | ``<camera>_image`` | ``observation.images.<camera>`` | H W 3 uint8 | RGB |
 | ``<camera>_depth`` | ``observation.depth.<camera>`` (plus/full) | H W 1 float32 | depth (m) |
 
 Quaternions are reordered to x y z w (robosuite's convention, which robomimic's
-``robot0_eef_quat`` means); the LeRobot dataset keeps w x y z. Object rows follow the
-episode JSON's ``movable_objects``.
+``robot0_eef_quat`` means); the LeRobot dataset keeps w x y z. ``n`` is the length of the
+dataset's fixed object list (``info.json → blueprintpipeline.objects``): the same in
+every demo, absent objects' rows filled (see :mod:`bp_export.objects`).
 
 ``env_args``: our environment is a MuJoCo scene compiled by BlueprintPipeline, not a
 robosuite or gym environment, so robomimic cannot instantiate it. ``type`` is
@@ -42,6 +44,7 @@ describes the simulator, robot, control, cameras and scenes honestly.
 
 ``next_obs`` image datasets are HDF5 virtual datasets over ``obs`` (same file), so
 images are stored once; readers see ordinary ``(T, H, W, 3)`` arrays (HDF5 >= 1.10).
+No object stores a timestamp (:mod:`bp_export.hdf5`): the same demos give the same bytes.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from bp_dataset.features import ACTION_NAMES
 from bp_sdk.errors import ConfigError, PermanentError, Problem
 from numpy.typing import NDArray
 
+from bp_export import hdf5
 from bp_export.robomimic_keys import (
     ENV_TYPE,
     IMAGE_PREFIXES,
@@ -64,10 +68,11 @@ from bp_export.robomimic_keys import (
     LOWDIM_SHAPES,
     ObsField,
     build_env_meta,
+    env_meta_problems,
     image_obs_key,
     obs_key_map,
 )
-from bp_export.sources import EpisodeRecord
+from bp_export.sources import ExportEpisode
 
 __all__ = [
     "ENV_TYPE",
@@ -82,23 +87,6 @@ __all__ = [
 
 ROBOMIMIC_VERSION: Final = "0.3"
 DEMO_PREFIX: Final = "demo_"
-
-
-def _check_env_meta(env_meta: Mapping[str, Any]) -> list[Problem]:
-    problems = []
-    if not isinstance(env_meta.get("env_name"), str) or not env_meta.get("env_name"):
-        problems.append(Problem("env_meta.env_name", "must be a non-empty string"))
-    if isinstance(env_meta.get("type"), bool) or not isinstance(env_meta.get("type"), int):
-        problems.append(
-            Problem("env_meta.type", f"must be an integer, got {env_meta.get('type')!r}")
-        )
-    if not isinstance(env_meta.get("env_kwargs"), dict):
-        problems.append(Problem("env_meta.env_kwargs", "must be a JSON object"))
-    try:
-        json.dumps(env_meta, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        problems.append(Problem("env_meta", f"is not plain JSON: {exc}"))
-    return problems
 
 
 def _quat_xyzw(a: NDArray[Any]) -> NDArray[Any]:
@@ -133,7 +121,7 @@ class RobomimicWriter:
         compression_level: int = 1,
         virtual_next_images: bool = True,
     ) -> None:
-        problems = _check_env_meta(env_meta)
+        problems = env_meta_problems(env_meta)
         for k in lowdim_keys:
             if k not in LOWDIM_MAP:
                 problems.append(
@@ -171,8 +159,8 @@ class RobomimicWriter:
             else {"compression": "lzf"}
         )
         self._virtual = virtual_next_images
-        self._file: h5py.File | None = h5py.File(self.path, "w", libver=("v110", "latest"))
-        self._data = self._file.create_group("data")
+        self._file: h5py.File | None = hdf5.create_file(self.path)
+        self._data = hdf5.create_group(self._file, "data")
         self._demos: dict[int, tuple[str, bool]] = {}  # index → (split, success)
         self._total = 0
 
@@ -191,7 +179,7 @@ class RobomimicWriter:
 
     def _validate(
         self,
-        record: EpisodeRecord,
+        record: ExportEpisode,
         index: int,
         arrays: Mapping[str, NDArray[Any]],
         rewards: NDArray[Any],
@@ -272,7 +260,7 @@ class RobomimicWriter:
 
     def add(
         self,
-        record: EpisodeRecord,
+        record: ExportEpisode,
         arrays: Mapping[str, NDArray[Any]],
         rewards: NDArray[Any],
         dones: NDArray[Any],
@@ -306,18 +294,18 @@ class RobomimicWriter:
     def _write_demo(
         self,
         name: str,
-        record: EpisodeRecord,
+        record: ExportEpisode,
         t: int,
         arrays: Mapping[str, NDArray[Any]],
         rewards: NDArray[Any],
         dones: NDArray[Any],
     ) -> None:
-        demo = self._data.create_group(name)
-        demo.create_dataset("actions", data=np.asarray(arrays["action"], dtype=np.float32))
-        demo.create_dataset("rewards", data=np.asarray(rewards, dtype=np.float32))
-        demo.create_dataset("dones", data=np.asarray(dones).astype(np.int64))
-        obs = demo.create_group("obs")
-        nxt = demo.create_group("next_obs")
+        demo = hdf5.create_group(self._data, name)
+        hdf5.create_dataset(demo, "actions", data=np.asarray(arrays["action"], dtype=np.float32))
+        hdf5.create_dataset(demo, "rewards", data=np.asarray(rewards, dtype=np.float32))
+        hdf5.create_dataset(demo, "dones", data=np.asarray(dones).astype(np.int64))
+        obs = hdf5.create_group(demo, "obs")
+        nxt = hdf5.create_group(demo, "next_obs")
         for stream in self.lowdim_keys:
             src = np.asarray(arrays[stream])
             for f in LOWDIM_MAP[stream]:
@@ -327,8 +315,8 @@ class RobomimicWriter:
                 if f.flatten:
                     a = a.reshape(t, -1)
                 a = np.ascontiguousarray(a, dtype=np.float32)
-                obs.create_dataset(f.key, data=a)
-                nxt.create_dataset(f.key, data=_next(a))
+                hdf5.create_dataset(obs, f.key, data=a)
+                hdf5.create_dataset(nxt, f.key, data=_next(a))
         for stream in self.image_keys:
             key = self._image_names[stream]
             a = np.asarray(arrays[stream])
@@ -348,10 +336,11 @@ class RobomimicWriter:
     ) -> None:
         t = a.shape[0]
         chunks = (1, *a.shape[1:])
-        obs.create_dataset(key, data=a, chunks=chunks, shuffle=a.dtype != np.uint8, **self._comp)
+        shuffle = a.dtype != np.uint8
+        hdf5.create_dataset(obs, key, data=a, chunks=chunks, shuffle=shuffle, **self._comp)
         if not self._virtual:
-            nxt.create_dataset(
-                key, data=_next(a), chunks=chunks, shuffle=a.dtype != np.uint8, **self._comp
+            hdf5.create_dataset(
+                nxt, key, data=_next(a), chunks=chunks, shuffle=shuffle, **self._comp
             )
             return
         layout = h5py.VirtualLayout(shape=a.shape, dtype=a.dtype)
@@ -359,22 +348,20 @@ class RobomimicWriter:
         if t > 1:
             layout[0 : t - 1] = src[1:t]
         layout[t - 1 : t] = src[t - 1 : t]
-        nxt.create_virtual_dataset(key, layout)
+        hdf5.create_virtual(nxt, key, layout)
 
     @staticmethod
-    def _demo_meta(record: EpisodeRecord, t: int) -> dict[str, Any]:
-        meta = record.meta if isinstance(record.meta, dict) else {}
-        seed = meta.get("seed")
+    def _demo_meta(record: ExportEpisode, t: int) -> dict[str, Any]:
         return {
             "num_samples": int(t),
             "episode_id": record.episode_id,
             "scene_id": record.scene_id,
             "run_id": record.run_id,
-            "task_id": str(meta.get("task_id", "")),
+            "task_id": record.meta.task_id,
             "task_index": int(record.task_index),
             "success": np.bool_(record.success),
             "split": record.split,
-            "seed": int(seed) if isinstance(seed, int) and not isinstance(seed, bool) else -1,
+            "seed": record.meta.seed,
             "lang": record.instruction,
         }
 
@@ -458,14 +445,14 @@ class RobomimicWriter:
         f = self._file
         self._data.attrs["total"] = int(self._total)
         self._data.attrs["env_args"] = json.dumps(self.env_meta, sort_keys=True)
-        masks = f.create_group("mask")
+        masks = hdf5.create_group(f, "mask")
         counts: dict[str, int] = {}
         for name, idx in members.items():
             names = [self.demo_name(i) for i in idx]
             ok = [self.demo_name(i) for i in idx if self._demos[i][1]]
             for mname, values in ((name, names), (f"{name}_success", ok)):
-                masks.create_dataset(
-                    mname, data=np.array(values, dtype="S"), dtype=_bytes_dtype(values)
+                hdf5.create_dataset(
+                    masks, mname, data=np.array(values, dtype="S"), dtype=_bytes_dtype(values)
                 )
                 counts[mname] = len(values)
         f.close()

@@ -8,7 +8,8 @@ iGibson-MOMART), because robomimic cannot instantiate this environment.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -65,6 +66,12 @@ LOWDIM_MAP: Final[dict[str, tuple[ObsField, ...]]] = {
             meaning="per movable object: touches robot (0/1), touches other (0/1), contact count, deepest penetration (m)",
         ),
     ),
+    "observation.object_present": (
+        ObsField(
+            "object_present",
+            meaning="per object of the dataset's object list: 1 if it exists in the demo's scene variant, else 0",
+        ),
+    ),
 }
 # expected trailing shape of each low-dim stream (None: any size on that axis)
 LOWDIM_SHAPES: Final[dict[str, tuple[int | None, ...]]] = {
@@ -73,11 +80,30 @@ LOWDIM_SHAPES: Final[dict[str, tuple[int | None, ...]]] = {
     "observation.ee_pose": (7,),
     "observation.object_poses": (None, 7),
     "observation.contacts": (None, 4),
+    "observation.object_present": (None,),
 }
 IMAGE_PREFIXES: Final[dict[str, str]] = {
     "observation.images.": "image",
     "observation.depth.": "depth",
 }
+
+
+def env_meta_problems(env_meta: Mapping[str, Any]) -> list[Problem]:
+    """Why ``env_meta`` is not a robomimic env_args document (empty: it is)."""
+    problems = []
+    if not isinstance(env_meta.get("env_name"), str) or not env_meta.get("env_name"):
+        problems.append(Problem("env_meta.env_name", "must be a non-empty string"))
+    if isinstance(env_meta.get("type"), bool) or not isinstance(env_meta.get("type"), int):
+        problems.append(
+            Problem("env_meta.type", f"must be an integer, got {env_meta.get('type')!r}")
+        )
+    if not isinstance(env_meta.get("env_kwargs"), dict):
+        problems.append(Problem("env_meta.env_kwargs", "must be a JSON object"))
+    try:
+        json.dumps(env_meta, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        problems.append(Problem("env_meta", f"is not plain JSON: {exc}"))
+    return problems
 
 
 def image_obs_key(stream: str) -> str:

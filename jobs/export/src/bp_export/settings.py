@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from bp_dataset.features import Tier
+from bp_contracts.episode import Tier
 from bp_dataset.settings import DatasetStageSettings
 from bp_dataset.video import CODEC_NAMES
 from bp_sdk.errors import PathError

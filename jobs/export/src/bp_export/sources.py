@@ -1,12 +1,13 @@
 """Where a dataset's episodes come from: one scene run, or every run of a dataset spec.
 
-Sources are resolved to committed ``episodes`` shards; every source must agree on the
+Sources are resolved to committed ``episodes`` shards; every episode record is read
+through its contract (:class:`bp_contracts.episode.EpisodeRecord`): a record that breaks
+it is rejected with every field at fault, never exported. Every source must agree on the
 recording (fps, resolution, cameras, tier, robot, physics step) or the export stops with
 one error listing each disagreement. Episodes are then put in their dataset order:
 train first, then valid (LeRobot splits are contiguous ``start:end`` ranges), each part
-in source order, then by episode id. The split of an episode is a pure function of its
-``(scene, run, episode id)`` hash, so the same episode lands in the same split in every
-dataset it is part of.
+in source order, then by episode id; the split is stratified per task
+(:mod:`bp_export.splits`).
 """
 
 from __future__ import annotations
@@ -15,27 +16,34 @@ import hashlib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from bp_dataset.features import TIERS, Recording, Tier
+from bp_contracts.assembly import ASSEMBLY_FILE, Assembly
+from bp_contracts.episode import (
+    EPISODE_SCHEMA,
+    EpisodeRecord,
+    Tier,
+    episode_file,
+    is_episode_file,
+    problems_of,
+)
+from bp_dataset.features import Recording
 from bp_dataset.spec import DatasetSource, DatasetSpec
 from bp_sdk.commit import CommittedUnit, read_committed, require_committed
 from bp_sdk.digest import sha256_json
 from bp_sdk.errors import ConfigError, NotFoundError, PermanentError, Problem
-from bp_sdk.schemas import Assembly
 from bp_sdk.storage import Storage
-
-Split = Literal["train", "valid"]
-SPLIT_SALT = "bp.split/v1"
+from pydantic import ValidationError
 
 
 @dataclass
-class EpisodeRecord:
-    """One recorded episode as export sees it (the interface the extras use).
+class ExportEpisode:
+    """One accepted episode as export sees it (the interface the extras use).
 
-    ``meta`` is the episode JSON written by the episodes stage; ``arrays()`` loads the
-    episode's npz (``allow_pickle=False``) lazily and caches it until :meth:`release`.
+    ``meta`` is the episode's record as the episodes stage wrote it (typed); ``arrays()``
+    loads the episode's npz (``allow_pickle=False``) lazily and caches it until
+    :meth:`release`.
     """
 
     dataset_index: int
@@ -45,7 +53,7 @@ class EpisodeRecord:
     task_index: int
     instruction: str
     success: bool
-    meta: dict[str, Any]
+    meta: EpisodeRecord
     split: str
     loader: Callable[[], Mapping[str, np.ndarray]] | None = field(default=None, repr=False)
     _arrays: Mapping[str, np.ndarray] | None = field(default=None, repr=False)
@@ -65,13 +73,12 @@ class EpisodeRecord:
     @property
     def task_id(self) -> str:
         """The task's id in tasks.json."""
-        return str(self.meta.get("task_id", ""))
+        return self.meta.task_id
 
     @property
     def quality_score(self) -> float | None:
         """The episode's quality score from its metrics, if any."""
-        value = (self.meta.get("metrics") or {}).get("quality_score")
-        return None if value is None else float(value)
+        return None if self.meta.metrics is None else self.meta.metrics.quality_score
 
 
 @dataclass(frozen=True)
@@ -81,18 +88,19 @@ class Candidate:
     scene_id: str
     run_id: str
     episode_id: str
-    meta: dict[str, Any]
+    meta: EpisodeRecord
     unit: CommittedUnit
     data_file: str | None  # npz name inside the shard, None when no data was kept
 
     @property
     def success(self) -> bool:
         """The episode's recorded status."""
-        return self.meta.get("status") == "success"
+        return self.meta.success
 
-    def split(self, valid_fraction: float) -> Split:
-        """``valid`` when the episode's hash falls below the fraction, else ``train``."""
-        return split_of(self.scene_id, self.run_id, self.episode_id, valid_fraction)
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """``(scene, run, episode id)``: the episode's identity in a dataset."""
+        return (self.scene_id, self.run_id, self.episode_id)
 
 
 @dataclass(frozen=True)
@@ -108,15 +116,6 @@ class SourceRun:
     def label(self) -> str:
         """``scene/run`` for messages."""
         return f"{self.scene_id}/{self.run_id}"
-
-
-def split_of(scene_id: str, run_id: str, episode_id: str, valid_fraction: float) -> Split:
-    """Deterministic split: sha256 of the episode's identity as a number in [0, 1)."""
-    if valid_fraction <= 0:
-        return "train"
-    h = hashlib.sha256(f"{SPLIT_SALT}\0{scene_id}\0{run_id}\0{episode_id}".encode()).digest()
-    u = int.from_bytes(h[:8], "big") / 2**64
-    return "valid" if u < valid_fraction else "train"
 
 
 def resolve_sources(
@@ -140,7 +139,7 @@ def resolve_sources(
             continue
         try:
             assembly = require_committed(storage, src.scene_id, src.run_id, "assemble").read_model(
-                "assembly.json", Assembly
+                ASSEMBLY_FILE, Assembly
             )
         except (PermanentError, NotFoundError) as exc:
             problems.append(Problem(where, f"assemble output unreadable: {exc.message}", ""))
@@ -166,32 +165,59 @@ def source_digests(sources: list[SourceRun]) -> dict[str, str]:
     return out
 
 
-def candidates(source: SourceRun) -> list[Candidate]:
-    """Every episode JSON committed by the source's shards, sorted by episode id."""
+def candidates(source: SourceRun) -> tuple[list[Candidate], list[dict[str, Any]]]:
+    """Every episode record committed by the source's shards, sorted by episode id; and
+    the records that break the contract, as rejections (``{scene_id, run_id, episode_id,
+    reason}``) naming every field at fault."""
     found: dict[str, Candidate] = {}
+    malformed: dict[str, dict[str, Any]] = {}
     for unit in source.shards:
         for name in sorted(unit.record.files):
-            if not (name.startswith("episodes/") and name.endswith(".json")):
+            if not is_episode_file(name):
                 continue
-            meta = unit.read_json(name)
-            eid = str(meta.get("episode_id", ""))
-            if not eid or eid in found:
-                raise PermanentError(
-                    f"source {source.label}: episode {eid or name!r} is missing an id or is "
-                    "committed by two shards",
-                    next_step="Re-run the episodes stage of that run under a new RUN_ID.",
-                )
-            data = meta.get("data_file") if meta.get("kept") else None
-            found[eid] = Candidate(
-                source.scene_id, source.run_id, eid, meta, unit, str(data) if data else None
-            )
-    return [found[k] for k in sorted(found)]
+            eid = name.rsplit("/", 1)[-1].removesuffix(".json")
+            why = None
+            try:
+                meta = EpisodeRecord.from_json(unit.read_bytes(name))
+            except ValueError as exc:  # not JSON, or a pydantic ValidationError
+                why = _why(exc)
+            else:
+                if episode_file(meta.episode_id) != name:
+                    why = f"it holds episode {meta.episode_id!r}"
+            if why is not None:
+                if eid in found or eid in malformed:
+                    _twice(source, eid)
+                malformed[eid] = {
+                    "scene_id": source.scene_id,
+                    "run_id": source.run_id,
+                    "episode_id": eid,
+                    "reason": f"{name} does not match {EPISODE_SCHEMA}: {why}",
+                }
+                continue
+            if eid in found or eid in malformed:
+                _twice(source, eid)
+            data = meta.data_file if meta.kept else None
+            found[eid] = Candidate(source.scene_id, source.run_id, eid, meta, unit, data)
+    return [found[k] for k in sorted(found)], [malformed[k] for k in sorted(malformed)]
 
 
-def recording_of(sources: list[SourceRun], metas: list[tuple[str, dict[str, Any]]]) -> Recording:
+def _why(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(problems_of(exc))
+    return f"not JSON ({exc})"
+
+
+def _twice(source: SourceRun, eid: str) -> None:
+    raise PermanentError(
+        f"source {source.label}: episode {eid!r} is committed by two shards",
+        next_step="Re-run the episodes stage of that run under a new RUN_ID.",
+    )
+
+
+def recording_of(sources: list[SourceRun], metas: list[tuple[str, EpisodeRecord]]) -> Recording:
     """The one recording every source shares, or a ConfigError listing the disagreements.
 
-    ``metas`` is ``(source label, episode json)`` for at least one episode per source.
+    ``metas`` is ``(source label, episode record)`` for at least one episode per source.
     """
     seen: dict[str, dict[str, set[str]]] = {}
 
@@ -202,14 +228,12 @@ def recording_of(sources: list[SourceRun], metas: list[tuple[str, dict[str, Any]
         note("robot", s.assembly.robot.robot, s.label)
         note("physics timestep (s)", s.assembly.timestep_s, s.label)
     for label, meta in metas:
-        note("fps", meta.get("fps"), label)
-        note("resolution", meta.get("resolution"), label)
-        cams = meta.get("cameras") or {}
-        note("cameras", tuple(sorted(cams)), label)
-        for name, cam in sorted(cams.items()):
-            k = cam.get("intrinsics") if isinstance(cam, dict) else None
-            note(f"camera {name} intrinsics", _rounded(k), label)
-        note("tier", meta.get("tier"), label)
+        note("fps", meta.fps, label)
+        note("resolution", meta.resolution, label)
+        note("cameras", tuple(sorted(meta.cameras)), label)
+        for name, cam in sorted(meta.cameras.items()):
+            note(f"camera {name} intrinsics", _rounded(cam.intrinsics), label)
+        note("tier", meta.tier, label)
     problems = []
     for what, values in seen.items():
         if len(values) > 1:
@@ -223,26 +247,17 @@ def recording_of(sources: list[SourceRun], metas: list[tuple[str, dict[str, Any]
             problems=problems,
             next_step="Split the dataset spec into groups recorded with the same settings.",
         )
-    first = metas[0][1]
-    tier = first.get("tier")
-    if tier not in TIERS:
-        raise PermanentError(
-            f"episodes were recorded with unknown tier {tier!r}; expected one of {TIERS}"
-        )
-    fps, res = first.get("fps"), first.get("resolution")
-    if not isinstance(fps, int) or not isinstance(res, int) or fps <= 0 or res <= 0:
-        raise PermanentError(f"episode JSON has an invalid fps/resolution: {fps!r}/{res!r}")
-    cams = tuple(sorted((first.get("cameras") or {}).keys()))
+    first = metas[0][1]  # tier, fps and resolution are checked by the record's contract
+    cams = tuple(sorted(first.cameras))
     if not cams:
         raise PermanentError(
             "episodes were recorded without cameras; a LeRobot dataset needs video"
         )
-    tier_t: Tier = tier
     return Recording(
-        fps=fps,
-        resolution=res,
+        fps=first.fps,
+        resolution=first.resolution,
         cameras=cams,
-        tier=tier_t,
+        tier=first.tier,
         robot_type=sources[0].assembly.robot.robot,
     )
 

@@ -4,7 +4,8 @@ It commits as a dataset unit (``datasets/<dataset_id>/export/``): the attempt fo
 the dataset root, published only through the runner's commit record. Episodes stream
 through one at a time (one npz downloaded, checked against its commit record, validated
 by the hard rules, written, encoded by the video workers, deleted); an episode that
-breaks a rule is rejected with its reasons into ``meta/quality.json`` and the summary.
+breaks a rule (or whose record breaks its contract, :mod:`bp_contracts.episode`) is
+rejected with its reasons into ``meta/quality.json`` and the summary.
 ``meta/SHA256SUMS`` is written last and checked against the bytes in storage.
 """
 
@@ -19,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bp_contracts.episode import EpisodeRecord, Tier
 from bp_dataset.checksums import dataset_digest, format_sums, parse_sums, sha256_stream
-from bp_dataset.features import KEEPS_FAILURES, Recording, Tier, features
+from bp_dataset.features import KEEPS_FAILURES, Recording, features
 from bp_dataset.info import CameraMeta
-from bp_dataset.layout import SHA256SUMS
+from bp_dataset.layout import SHA256SUMS, content_digest
 from bp_dataset.spec import DatasetSource, DatasetSpec, spec_problems
 from bp_dataset.video import PIX_FMT, VideoParams
 from bp_sdk.errors import (
@@ -37,12 +39,13 @@ from bp_sdk.runner import Stage, StageContext, StageResult
 from bp_sdk.storage import Storage, join
 from pydantic import ValidationError
 
-from bp_export import extras, reward
+from bp_export import extras, initial_states, objects, reward, splits
 from bp_export.files import Staging
+from bp_export.samples import SamplePicker
 from bp_export.settings import ExportSettings
 from bp_export.sources import (
     Candidate,
-    EpisodeRecord,
+    ExportEpisode,
     SourceRun,
     candidates,
     check_tier,
@@ -115,9 +118,22 @@ class ExportStage(Stage[ExportSettings]):
         assert self._plan is not None  # noqa: S101 - set just above
         spec, sources = self._plan
         started = time.monotonic()
-        cands = [c for src in sources for c in candidates(src)]
+        cands: list[Candidate] = []
+        malformed: list[dict[str, Any]] = []
+        for src in sources:
+            found, bad = candidates(src)
+            cands += found
+            malformed += bad
         if not cands:
-            raise PermanentError("the sources committed no episodes")
+            raise PermanentError(
+                "the sources committed no episodes"
+                + (" that match their contract" if malformed else ""),
+                problems=[
+                    Problem(f"{r['scene_id']}/{r['run_id']}/{r['episode_id']}", r["reason"])
+                    for r in malformed
+                ],
+                next_step="Record the episodes again under a new RUN_ID." if malformed else "",
+            )
         rec = recording_of(sources, [(f"{c.scene_id}/{c.run_id}", c.meta) for c in cands])
         tier = check_tier(rec.tier, s.export_tier, spec.tier if spec else None)
         chosen, excluded = select(cands, tier, s.export_valid_fraction)
@@ -130,9 +146,12 @@ class ExportStage(Stage[ExportSettings]):
             tier,
             len(excluded),
         )
-        cfg = self._config(s, rec, sources, cands)
+        index = objects.build_index([c for c, _ in chosen], [src.label for src in sources])
+        cfg = self._config(s, rec, sources, cands, index)
         with Staging(ctx.output) as staging:
-            state = _Run(ctx, cfg, staging, rec, sources, spec)
+            state = _Run(ctx, cfg, staging, rec, sources, spec, index)
+            for item in malformed:
+                state.reject_malformed(item)
             try:
                 state.stream(chosen)
                 written = state.finish(excluded)
@@ -157,6 +176,9 @@ class ExportStage(Stage[ExportSettings]):
             "files": len(ctx.output.files),
             "bytes": sum(e.size for e in ctx.output.files.values()),
             "dataset_digest": digest,
+            "content_digest": content_digest(
+                {name: e.sha256 for name, e in ctx.output.files.items()}
+            ),
             "wall_s": round(took, 3),
             "frames_per_s": round(written.frames / took, 1) if took > 0 else None,
             "peak_rss_mb": round(me.ru_maxrss / 1024, 1),
@@ -173,16 +195,21 @@ class ExportStage(Stage[ExportSettings]):
         return StageResult(summary=summary, seeds={})
 
     def _config(
-        self, s: ExportSettings, rec: Recording, sources: list[SourceRun], cands: list[Candidate]
+        self,
+        s: ExportSettings,
+        rec: Recording,
+        sources: list[SourceRun],
+        cands: list[Candidate],
+        index: objects.ObjectIndex,
     ) -> WriterConfig:
-        cams_meta = cands[0].meta.get("cameras") or {}
+        cams_meta = cands[0].meta.cameras
         cameras = {
             c: CameraMeta(
-                mount=cams_meta[c].get("mount", "scene"),
-                fovy_deg=float(cams_meta[c]["fovy_deg"]),
+                mount=cams_meta[c].mount,
+                fovy_deg=cams_meta[c].fovy_deg,
                 width=rec.resolution,
                 height=rec.resolution,
-                intrinsics=cams_meta[c]["intrinsics"],
+                intrinsics=[list(row) for row in cams_meta[c].intrinsics],
             )
             for c in rec.cameras
         }
@@ -207,18 +234,21 @@ class ExportStage(Stage[ExportSettings]):
             data_file_mb=s.export_data_file_mb,
             video_file_mb=s.export_video_file_mb,
             workers=s.export_workers,
+            objects=list(index.names),
+            depth=objects.depth_info((c.scene_id, c.meta.depth) for c in cands),
+            segmentation=objects.segmentation_info(index),
         )
 
 
 def select(
     cands: list[Candidate], tier: Tier, valid_fraction: float
 ) -> tuple[list[tuple[Candidate, str]], list[dict[str, Any]]]:
-    """Episodes the tier takes, ordered train first then valid; and the failures it leaves
-    out (by the tier's definition, or because no data was kept). A success without data
-    is taken, to be rejected by the rules, not excluded."""
+    """Episodes the tier takes, ordered train first then valid (each in source order, then
+    by episode id); and the failures it leaves out (by the tier's definition, or because no
+    data was kept). A success without data is taken, to be rejected by the rules, not
+    excluded. Splits are stratified per task (:mod:`bp_export.splits`)."""
     keep_failures = KEEPS_FAILURES[tier]
-    train: list[tuple[Candidate, str]] = []
-    valid: list[tuple[Candidate, str]] = []
+    taken: list[Candidate] = []
     excluded: list[dict[str, Any]] = []
     for c in cands:
         why = None
@@ -236,9 +266,19 @@ def select(
                 }
             )
             continue
-        split = c.split(valid_fraction)
-        (train if split == "train" else valid).append((c, split))
+        taken.append(c)
+    members = [
+        splits.Member(c.scene_id, c.run_id, c.episode_id, instruction_of(c.meta)) for c in taken
+    ]
+    split = splits.assign(members, valid_fraction)
+    train = [(c, "train") for c in taken if split[c.key] == "train"]
+    valid = [(c, "valid") for c in taken if split[c.key] == "valid"]
     return train + valid, excluded
+
+
+def instruction_of(meta: EpisodeRecord) -> str:
+    """The episode's task string (its instruction; the task id when it has none)."""
+    return meta.instruction or meta.task_id
 
 
 class _Run:
@@ -252,8 +292,11 @@ class _Run:
         rec: Recording,
         sources: list[SourceRun],
         spec: DatasetSpec | None,
+        index: objects.ObjectIndex,
     ) -> None:
         self.ctx = ctx
+        self.objects = index
+        self.states: list[initial_states.StateRow] = []
         self.cfg = cfg
         self.rec = rec
         self.sources = sources
@@ -261,13 +304,24 @@ class _Run:
         self.staging = staging
         self.spool = Path(tempfile.mkdtemp(prefix="bp-export-spool-"))
         self.rejected: list[dict[str, Any]] = []
-        self.accepted: list[EpisodeRecord] = []
+        self.accepted: list[ExportEpisode] = []
         self.waiting: dict[int, Path] = {}
         self.writer = DatasetWriter(cfg, staging, ctx.cancelled)
         self.robomimic = (
             extras.open_robomimic(staging, cfg, sources) if ctx.settings.export_robomimic else None
         )
-        self.samples: list[Any] = []
+        self.picker = SamplePicker()
+
+    def reject_malformed(self, item: dict[str, Any]) -> None:
+        """An episode whose record breaks its contract (never read further)."""
+        self.rejected.append(item)
+        self.ctx.log.warning(
+            "rejected %s/%s %s: %s",
+            item["scene_id"],
+            item["run_id"],
+            item["episode_id"],
+            item["reason"],
+        )
 
     def reject(self, c: Candidate, reasons: list[str]) -> None:
         reason = "; ".join(reasons)
@@ -296,21 +350,24 @@ class _Run:
         path = spool(c, self.spool)
         keep = False
         try:
+            group = (
+                c.scene_id,
+                c.run_id,
+                c.meta.variant_id,
+                c.meta.task_id or instruction_of(c.meta),
+            )
+            sample = self.picker.wants(group, c.success)
             checked = check_episode(
-                c.meta,
-                path,
-                self.rec,
-                load_images=self.robomimic is not None
-                or len(self.samples) < extras.SAMPLE_EPISODES,
+                c.meta, path, self.rec, load_images=self.robomimic is not None or sample
             )
             if not checked.ok:
                 self.reject(c, checked.reasons)
                 return
-            instruction = str(c.meta.get("instruction") or c.meta.get("task_id") or "")
+            instruction = instruction_of(c.meta)
             if not instruction:
                 self.reject(c, ["episode has no instruction (task string)"])
                 return
-            record = EpisodeRecord(
+            record = ExportEpisode(
                 dataset_index=len(self.accepted),
                 scene_id=c.scene_id,
                 run_id=c.run_id,
@@ -322,7 +379,7 @@ class _Run:
                 split=split,
                 loader=lambda: checked.arrays,
             )
-            arrays = checked.arrays
+            arrays = self.objects.remap(checked.arrays, c.meta, c.scene_id)
             try:
                 r, d, ok = reward.frame_rewards(record, checked.frames, self.rec.fps)
             except PermanentError as exc:
@@ -335,10 +392,15 @@ class _Run:
             keep = True
             if self.robomimic is not None:
                 self.robomimic.add(record, arrays, r, d)
-            if len(self.samples) < extras.SAMPLE_EPISODES:
-                self.samples.append(extras.sample_of(record, arrays, self.rec))
+            self.picker.seen(group)
+            if sample:
+                self.picker.take(group, c.success, extras.sample_row(record, arrays, self.rec))
             record.release()
             record.loader = None  # the accepted list keeps metadata only, never arrays
+            self.states.append(
+                initial_states.state_row(record, self.objects, arrays["observation.state"][0])
+            )
+            self.objects.note_episode(record)
             self.accepted.append(record)
             self.waiting[record.dataset_index] = path
         finally:

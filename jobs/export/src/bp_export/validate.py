@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bp_contracts.episode import EpisodeRecord, StreamSpec, stream_specs
 from bp_dataset.features import Recording, required_npz_keys
 
 from bp_export.sources import finite_or_none
@@ -59,27 +60,12 @@ def npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype[Any]]]:
     return out
 
 
-def expected_shapes(rec: Recording, objects: int) -> dict[str, tuple[tuple[int, ...], str]]:
-    """Per-frame shape and dtype kind ('f' float, 'u' uint8, 'i' integer) of every stream."""
-    r = rec.resolution
-    out: dict[str, tuple[tuple[int, ...], str]] = {
-        "observation.state": ((8,), "f"),
-        "observation.velocity": ((8,), "f"),
-        "observation.ee_pose": ((7,), "f"),
-        "action": ((8,), "f"),
-        "timestamp": ((), "f"),
-        "observation.object_poses": ((objects, 7), "f"),
-        "observation.contacts": ((objects, 4), "f"),
-    }
-    for c in rec.cameras:
-        out[f"observation.images.{c}"] = ((r, r, 3), "u")
-        out[f"camera.extrinsics.{c}"] = ((4, 4), "f")
-        out[f"observation.depth.{c}"] = ((r, r), "f")
-        out[f"observation.segmentation.{c}"] = ((r, r), "i")
-    return out
+def expected_shapes(rec: Recording, objects: int) -> dict[str, StreamSpec]:
+    """Per-frame shape and dtype kind of every stream (the episode arrays' contract)."""
+    return stream_specs(rec.cameras, rec.resolution, objects)
 
 
-def check_episode(meta: dict[str, Any], path: Path, rec: Recording, load_images: bool) -> Checked:
+def check_episode(meta: EpisodeRecord, path: Path, rec: Recording, load_images: bool) -> Checked:
     """Apply every rule; load the arrays export needs (images only if ``load_images``)."""
     try:
         headers = npz_headers(path)
@@ -91,32 +77,28 @@ def check_episode(meta: dict[str, Any], path: Path, rec: Recording, load_images:
     if missing:
         reasons.append(f"missing declared stream(s) for tier {rec.tier}: {', '.join(missing)}")
     counts = {k: (h[0][0] if h[0] else -1) for k, h in headers.items() if k in declared}
-    frames = meta.get("frames")
+    frames = meta.frames
     if len(set(counts.values())) > 1 or (counts and frames != next(iter(counts.values()))):
         detail = ", ".join(f"{k}={n}" for k, n in sorted(counts.items()))
         reasons.append(f"streams disagree in frame count (episode JSON says {frames!r}): {detail}")
     n_frames = int(frames) if isinstance(frames, int) and not isinstance(frames, bool) else 0
     if n_frames < 1:
         reasons.append(f"episode has no frames (frames={frames!r})")
-    objects = len(meta.get("movable_objects") or [])
+    objects = len(meta.movable_objects)
     shapes = expected_shapes(rec, objects)
     for key in declared:
         if key not in headers:
             continue
         shape, dtype = headers[key]
-        want, kind = shapes[key]
+        spec = shapes[key]
+        want, kind = spec.shape, spec.kind
         if tuple(shape[1:]) != want:
             reasons.append(f"{key} has frames of shape {tuple(shape[1:])}, expected {want}")
-        ok_kind = (
-            dtype == np.uint8
-            if kind == "u"
-            else dtype.kind == kind or (kind == "i" and dtype.kind == "u")
-        )
-        if not ok_kind:
+        if not spec.accepts(dtype.kind, dtype.itemsize):
             reasons.append(
                 f"{key} has dtype {dtype}, expected {'uint8' if kind == 'u' else 'float' if kind == 'f' else 'integer'}"
             )
-    if not finite_or_none(meta.get("metrics")):
+    if meta.metrics is not None and not finite_or_none(meta.metrics.as_dict()):
         reasons.append("episode metrics contain NaN or infinity")
     if reasons:
         return Checked(n_frames, reasons=reasons)

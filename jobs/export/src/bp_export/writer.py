@@ -17,12 +17,14 @@ from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
-from bp_dataset.features import MEANING, Recording, data_columns
-from bp_dataset.info import CameraMeta, Info, PipelineBlock
+from bp_dataset.features import LOSSLESS_MEANING, MEANING, Recording, data_columns
+from bp_dataset.info import CameraMeta, DepthEncoding, Info, PipelineBlock, SegmentationEncoding
 from bp_dataset.layout import (
     CHUNKS_SIZE,
     INFO,
+    INITIAL_STATES,
     LOSSLESS_PATH,
+    OBJECTS,
     STATS,
     TASKS,
     data_path,
@@ -46,7 +48,7 @@ from bp_export.lerobot import (
     rows_table,
     tasks_table,
 )
-from bp_export.sources import EpisodeRecord
+from bp_export.sources import ExportEpisode
 
 
 @dataclass
@@ -64,6 +66,9 @@ class WriterConfig:
     data_file_mb: int
     video_file_mb: int
     workers: int
+    objects: list[str] = field(default_factory=list)
+    depth: DepthEncoding | None = None
+    segmentation: SegmentationEncoding | None = None
 
 
 @dataclass
@@ -123,7 +128,7 @@ class DatasetWriter:
 
     def add(
         self,
-        record: EpisodeRecord,
+        record: ExportEpisode,
         npz: Path,
         arrays: dict[str, np.ndarray],
         reward: np.ndarray,
@@ -328,7 +333,7 @@ class DatasetWriter:
                     f"video ({cfg.video.encoder}, {cfg.video.pix_fmt}); intrinsics in blueprintpipeline.cameras"
                 )
         for stream in self.lossless_keys:
-            meaning[stream] = _LOSSLESS_MEANING.get(
+            meaning[stream] = LOSSLESS_MEANING.get(
                 stream.rsplit(".", 1)[0] if stream.count(".") > 1 else stream, stream
             )
         return Info(
@@ -352,6 +357,11 @@ class DatasetWriter:
                 lossless_streams=self.lossless_keys,
                 lossless_path=LOSSLESS_PATH if self.lossless_keys else None,
                 video_encoder=cfg.video.encoder,
+                objects=list(cfg.objects),
+                objects_file=OBJECTS,
+                initial_states=INITIAL_STATES,
+                depth=cfg.depth if rec.tier in ("plus", "full") else None,
+                segmentation=cfg.segmentation if rec.tier == "full" else None,
             ),
         )
 
@@ -361,12 +371,6 @@ class DatasetWriter:
 
 
 _KIND = {"bool": "b", "int64": "i", "int32": "i", "float32": "f", "float64": "f"}
-_LOSSLESS_MEANING: dict[str, str] = {
-    "observation.depth": "depth per pixel along the camera's optical axis (m, float32), lossless npz",
-    "observation.segmentation": "MuJoCo geom id per pixel (int32, -1 background), lossless npz",
-    "observation.object_poses": "per movable object (rows in episode order of movable_objects): position (m) + quaternion wxyz, world",
-    "observation.contacts": "per movable object: touches robot, touches other, contact count, deepest penetration (m)",
-}
 
 
 def _json(value: Any) -> bytes:

@@ -1,6 +1,7 @@
 """The threshold config: versioned data, shipped with the package or read from storage.
 
-``GATE_CONFIG=v1`` selects ``bp_gate/configs/v1.json``; any other value is the storage key
+``GATE_CONFIG=v2`` (the default) selects ``bp_gate/configs/v2.json``, ``v1`` the first
+version (no initial-state diversity threshold); any other value is the storage key
 of a JSON file of the same shape (``version`` required). The decision records the
 version, the sha256 of the config bytes and where they came from, so a decision can be
 reproduced and a changed config is a new version, never a silent edit.
@@ -21,7 +22,8 @@ SHIPPED_RE: Final = re.compile(r"^v\d+$")
 
 
 class Thresholds(BaseModel):
-    """Every threshold the gate applies (all required: no threshold defaults to off)."""
+    """Every threshold the gate applies. All required, except the ones later versions added:
+    a config that predates one (v1) does not apply it, so v1 keeps meaning what it meant."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     min_success_rate: float = Field(
@@ -46,6 +48,15 @@ class Thresholds(BaseModel):
     )
     max_rejected_fraction: float = Field(
         ge=0, le=1, description="episodes rejected by export's hard rules / episodes offered"
+    )
+    min_initial_state_spread_m: float | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "smallest initial-state spread (m) of the objects over the repeated episodes of a "
+            "(scene, variant, task); absent (v1): not checked. From v2 on every shipped config "
+            "sets it."
+        ),
     )
 
 

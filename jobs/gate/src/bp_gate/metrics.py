@@ -33,6 +33,7 @@ class Metrics:
     distinct_instructions: int | None = None
     distinct_variants: int | None = None
     rejected_fraction: float | None = None
+    initial_state_spread: float | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
 

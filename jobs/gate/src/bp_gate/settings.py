@@ -19,8 +19,8 @@ class GateSettings(DatasetStageSettings):
     infra_fields: ClassVar[frozenset[str]] = JobSettings.infra_fields | {"gate_workers"}
 
     gate_config: str = Field(
-        default="v1",
-        description="Threshold config: a version shipped with bp-gate (v1) or the storage key of a JSON config file with its own 'version' (e.g. configs/gate/strict-v2.json).",
+        default="v2",
+        description="Threshold config: a version shipped with bp-gate (v2, the default, adds the initial-state diversity threshold to v1) or the storage key of a JSON config file with its own 'version' (e.g. configs/gate/strict-v3.json).",
     )
     gate_workers: int = Field(
         default=2, ge=1, le=64, description="Threads hashing files and decoding videos."

@@ -38,6 +38,7 @@ from bp_sdk.layout import Unit
 from bp_sdk.runner import Stage, StageContext, StageResult
 from bp_sdk.storage import Storage
 
+from bp_gate import diversity
 from bp_gate.config import LoadedConfig, Thresholds, load_config
 from bp_gate.metrics import Metrics, compute
 from bp_gate.settings import GateSettings
@@ -53,6 +54,7 @@ THRESHOLDS: Final[tuple[tuple[str, str, Literal[">=", "<="]], ...]] = (
     ("distinct_instructions", "min_distinct_instructions", ">="),
     ("distinct_variants", "min_distinct_variants", ">="),
     ("rejected_fraction", "max_rejected_fraction", "<="),
+    ("initial_state_spread", "min_initial_state_spread_m", ">="),
 )
 OPS: Final[dict[str, Callable[[float, float], bool]]] = {
     ">=": lambda v, t: v >= t,
@@ -104,6 +106,11 @@ class GateStage(Stage[GateSettings]):
         quality = _read_quality(root, quality_problems)
         try:
             metrics = compute(verified.meta, verified.scan, quality, quality_problems)
+            spread, spread_doc = diversity.compute(
+                root, verified.meta, verified.scan, quality, quality_problems
+            )
+            metrics.initial_state_spread = spread
+            metrics.detail["initial_state"] = spread_doc
         except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a malformed report
             quality_problems.add(f"{QUALITY}: malformed ({type(exc).__name__}: {str(exc)[:120]})")
             metrics = Metrics()
@@ -229,18 +236,23 @@ def _export_commit(verified: Verification, export: CommittedUnit) -> DecisionChe
 
 
 def threshold_checks(metrics: Metrics, t: Thresholds) -> list[DecisionCheck]:
-    """One overridable check per threshold; a metric that could not be computed fails."""
+    """One overridable check per threshold the config sets; a metric that could not be
+    computed fails."""
     out = []
     for name, field_name, op in THRESHOLDS:
         value = getattr(metrics, name)
         limit = getattr(t, field_name)
+        if limit is None:
+            continue  # a threshold this config version does not have
         ok = value is not None and OPS[op](value, limit)
         summary = (
             f"{name} = {value} ({op} {limit} required)"
             if value is not None
-            else f"{name} could not be computed (see the integrity checks)"
+            else f"{name} could not be computed ({_why_none(name, metrics)})"
         )
         details = [] if ok else [summary]
+        if name == "initial_state_spread" and not ok:
+            details += _spread_details(metrics, limit)
         if (
             name == "episodes_per_task"
             and not ok
@@ -264,6 +276,28 @@ def threshold_checks(metrics: Metrics, t: Thresholds) -> list[DecisionCheck]:
             )
         )
     return out
+
+
+def _why_none(name: str, metrics: Metrics) -> str:
+    doc = metrics.detail.get("initial_state") or {}
+    if name == "initial_state_spread" and doc.get("note"):
+        return str(doc["note"])
+    if name == "initial_state_spread" and doc:
+        return (
+            f"{doc.get('groups_measured', 0)} (scene, variant, task) groups have 2 or more "
+            "episodes with objects to compare; repeated episodes are needed to measure diversity"
+        )
+    return "see the integrity checks"
+
+
+def _spread_details(metrics: Metrics, limit: float) -> list[str]:
+    doc = metrics.detail.get("initial_state") or {}
+    low = [
+        f"{g['scene_id']}/{g['variant_id']}/{g['task_id']}: {g['object_spread_m']} m over {g['episodes']} episodes"
+        for g in doc.get("groups") or []
+        if g.get("object_spread_m") is not None and g["object_spread_m"] < limit
+    ]
+    return [f"groups below {limit} m: {'; '.join(low[:20])}"] if low else []
 
 
 __all__ = ["GateStage", "threshold_checks"]

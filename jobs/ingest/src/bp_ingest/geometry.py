@@ -1,4 +1,5 @@
-"""Unit, axis and scale normalisation (pure functions on plain floats).
+"""Unit, axis and scale normalisation (pure functions on plain floats; quaternion and box
+helpers from :mod:`bp_contracts.geometry`).
 
 Frames are right-handed. A y-up blueprint is turned +90° about x into the pipeline's
 z-up frame: a point (x, y, z) becomes (x, -z, y); orientations are conjugated by the
@@ -9,28 +10,10 @@ from __future__ import annotations
 
 import math
 
-Vec3 = tuple[float, float, float]
-Quat = tuple[float, float, float, float]
+from bp_contracts.geometry import Quat, Vec3, box_height, qconj, qmul
 
 _H = math.sqrt(0.5)
 Y_TO_Z: Quat = (_H, _H, 0.0, 0.0)  # +90° about x
-
-
-def qmul(a: Quat, b: Quat) -> Quat:
-    """Hamilton product a ⊗ b ([w, x, y, z])."""
-    aw, ax, ay, az = a
-    bw, bx, by, bz = b
-    return (
-        aw * bw - ax * bx - ay * by - az * bz,
-        aw * bx + ax * bw + ay * bz - az * by,
-        aw * by - ax * bz + ay * bw + az * bx,
-        aw * bz + ax * by - ay * bx + az * bw,
-    )
-
-
-def qconj(q: Quat) -> Quat:
-    """Conjugate (inverse of a unit quaternion)."""
-    return (q[0], -q[1], -q[2], -q[3])
 
 
 def qnormalize(q: Quat) -> tuple[Quat, float]:
@@ -43,13 +26,6 @@ def qnormalize(q: Quat) -> tuple[Quat, float]:
     if u[0] < 0:
         u = (-u[0], -u[1], -u[2], -u[3])
     return u, n
-
-
-def qrotate(q: Quat, v: Vec3) -> Vec3:
-    """Rotate vector ``v`` by unit quaternion ``q``."""
-    w, x, y, z = qmul(qmul(q, (0.0, *v)), qconj(q))
-    del w
-    return (x, y, z)
 
 
 def y_up_to_z_up_point(p: Vec3) -> Vec3:
@@ -67,16 +43,6 @@ def y_up_to_z_up_size(s: Vec3) -> Vec3:
     return (s[0], s[2], s[1])
 
 
-def world_height(q: Quat, size: Vec3) -> float:
-    """Vertical extent of a box of ``size`` turned by ``q``."""
-    w, x, y, z = q
-    # third row of the rotation matrix
-    r20 = 2 * (x * z - w * y)
-    r21 = 2 * (y * z + w * x)
-    r22 = 1 - 2 * (x * x + y * y)
-    return abs(r20) * size[0] + abs(r21) * size[1] + abs(r22) * size[2]
-
-
 def characteristic(size: Vec3) -> float:
     """Geometric mean of the extents (what is compared with a category prior)."""
     return math.cbrt(size[0] * size[1] * size[2])
@@ -84,13 +50,8 @@ def characteristic(size: Vec3) -> float:
 
 def scale_about_base(position: Vec3, q: Quat, size: Vec3, factor: float) -> tuple[Vec3, Vec3]:
     """Scale an object about the centre of its base, so it stays on its support."""
-    h0 = world_height(q, size)
+    h0 = box_height(q, size)
     new_size = (size[0] * factor, size[1] * factor, size[2] * factor)
     bottom = position[2] - h0 / 2
-    new_pos = (position[0], position[1], bottom + world_height(q, new_size) / 2)
+    new_pos = (position[0], position[1], bottom + box_height(q, new_size) / 2)
     return new_pos, new_size
-
-
-def round_vec(v: tuple[float, ...], digits: int = 9) -> tuple[float, ...]:
-    """Round for stable, byte-identical output (-0.0 becomes 0.0)."""
-    return tuple(round(c, digits) + 0.0 for c in v)

@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
-from bp_sdk.schemas import ManifestObject, RobotBase
+from bp_contracts.scene_manifest import ManifestObject, RobotBase
 
 MAX_OBJECTS = 2000
 MAX_LABELS = 200

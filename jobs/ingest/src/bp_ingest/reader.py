@@ -12,6 +12,7 @@ Memory is O(one object + nesting depth), independent of the number of objects.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -30,8 +31,14 @@ OBJECTS = "objects"
 OpenStream = Callable[[], AbstractContextManager[BinaryIO]]
 
 
+# yajl (ijson's C parser) takes vertical tab and form feed for whitespace; JSON allows only
+# space, tab, line feed and carriage return, and neither byte may appear raw in a string, so
+# either one anywhere makes the file invalid (found by fuzzing: such a file was committed)
+NOT_JSON_BYTES = re.compile(b"[\x0b\x0c]")
+
+
 class _Counting:
-    """Counts bytes read so parse errors can name an offset."""
+    """Counts bytes read so parse errors can name an offset; refuses bytes JSON never has."""
 
     def __init__(self, inner: BinaryIO) -> None:
         self.inner = inner
@@ -42,6 +49,17 @@ class _Counting:
         if self.offset == 0 and data.startswith(BOM):
             data = data[len(BOM) :]  # a UTF-8 byte-order mark is harmless: skip it
             self.offset += len(BOM)
+        bad = NOT_JSON_BYTES.search(data)
+        if bad is not None:
+            name = "a vertical tab" if bad.group() == b"\x0b" else "a form feed"
+            raise FatalParse(
+                Problem(
+                    "$",
+                    f"invalid JSON near byte {self.offset + bad.start()}: {name} (JSON allows "
+                    "only spaces, tabs and line breaks between values)",
+                    "remove it",
+                )
+            )
         self.offset += len(data)
         return data
 

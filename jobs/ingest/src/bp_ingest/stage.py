@@ -16,18 +16,20 @@ from array import array
 from collections import Counter
 from typing import IO, Any, NamedTuple
 
-from bp_sdk.digest import sha256_stream
-from bp_sdk.errors import InputError, NotFoundError, Problem
-from bp_sdk.layout import input_dir
-from bp_sdk.runner import Stage, StageContext, StageResult
-from bp_sdk.schemas import (
+from bp_contracts.catalog import load_catalog
+from bp_contracts.geometry import Quat, Vec3, rvec
+from bp_contracts.scene_manifest import (
+    SCENE_MANIFEST_FILE,
+    SCENE_MANIFEST_SCHEMA,
     Calibration,
     ManifestObject,
     RobotBase,
     ScaleChange,
-    load_catalog,
 )
-from bp_sdk.schemas.scene_manifest import SCENE_MANIFEST_SCHEMA
+from bp_sdk.digest import sha256_stream
+from bp_sdk.errors import InputError, NotFoundError, Problem
+from bp_sdk.layout import input_dir
+from bp_sdk.runner import Stage, StageContext, StageResult
 from bp_sdk.storage import Storage, join
 
 from bp_ingest.blueprint import (
@@ -38,11 +40,8 @@ from bp_ingest.blueprint import (
     validate_object,
 )
 from bp_ingest.geometry import (
-    Quat,
-    Vec3,
     characteristic,
     qnormalize,
-    round_vec,
     scale_about_base,
     y_up_to_z_up_orientation,
     y_up_to_z_up_point,
@@ -54,7 +53,6 @@ from bp_ingest.reader import read_blueprint
 from bp_ingest.settings import IngestSettings
 
 BLUEPRINT = "scene.json"
-MANIFEST = "scene_manifest.json"
 PREVIEW = "scene_topdown.svg"
 MAX_PROBLEMS = 1000
 MIN_OBJECTS_FOR_SCENE_SCALE = 3
@@ -363,7 +361,7 @@ def _write_manifest(
     kept: list[ManifestObject] = []  # for the preview, bounded
     renormalised = 0
     spool.seek(0)
-    with ctx.output.open(MANIFEST) as out:
+    with ctx.output.open(SCENE_MANIFEST_FILE) as out:
         head: dict[str, Any] = {
             "schema": SCENE_MANIFEST_SCHEMA,
             "scene_id": s.scene_id,
@@ -383,7 +381,7 @@ def _write_manifest(
                 p = y_up_to_z_up_point(p)
             p = (p[0] * scene_scale, p[1] * scene_scale, p[2] * scene_scale)
             head["robot_base"] = RobotBase(
-                position_m=_v3(round_vec(p)), yaw_deg=round(header.robot_base.yaw_deg, 9)
+                position_m=_v3(rvec(p)), yaw_deg=round(header.robot_base.yaw_deg, 9)
             ).model_dump()
         text = json.dumps(head, indent=2)
         out.write((text[:-2] + ',\n  "objects": [\n').encode())
@@ -419,9 +417,9 @@ def _write_manifest(
                 role=role,
                 graspable=prior.graspable if prior else False,
                 static=obj.static if obj.static is not None else role in ("support", "fixture"),
-                size_m=_v3(round_vec(size)),
-                position_m=_v3(round_vec(pos)),
-                orientation_wxyz=_q(round_vec(q, 12)),
+                size_m=_v3(rvec(size)),
+                position_m=_v3(rvec(pos)),
+                orientation_wxyz=_q(rvec(q, 12)),
                 support=obj.support,
                 material=obj.material or (prior.material if prior else "generic"),
                 mesh=obj.mesh,

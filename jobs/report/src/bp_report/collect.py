@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from bp_contracts.stages import DATASET_STAGES, RUN_STAGES, SHARDED_STAGES
 from bp_dataset.approval import Approval, load_approvals
 from bp_dataset.decision import dataset_unit
 from bp_sdk.commit import CommitRecord, load_record
@@ -21,8 +22,6 @@ from bp_sdk.errors import BPError
 from bp_sdk.layout import SHARD_RE, SHARDS, Unit, stage_dir
 from bp_sdk.markers import FailureMarker, list_markers
 from bp_sdk.storage import Storage, join
-
-from bp_report.units import DATASET_STAGES, RUN_STAGES, SHARDED
 
 Status = Literal["committed", "incomplete", "failed", "not run", "unreadable"]
 
@@ -181,7 +180,7 @@ def run_stage_view(storage: Storage, scene: str, run: str, stage: str) -> StageV
     source = f"{scene}/{run}"
     whole = _state(storage, stage, stage, source, Unit(scene, run, stage))
     units = [whole]
-    if stage in SHARDED and whole.record is None:
+    if stage in SHARDED_STAGES and whole.record is None:
         shards = [
             _state(storage, stage, f"{stage}[{u.shard_index}/{u.shard_count}]", source, u)
             for u in _shard_units(storage, scene, run, stage)

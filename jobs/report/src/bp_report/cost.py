@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from bp_contracts.stages import DATASET_STAGES
 from pydantic import BaseModel, ConfigDict, Field
 
 from bp_report.collect import Snapshot, UnitState
-from bp_report.units import DATASET_STAGES
 
 GIB = float(1 << 30)
 

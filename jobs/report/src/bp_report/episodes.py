@@ -1,7 +1,8 @@
 """Episodes as the report sees them: one row per episode, and sample camera frames.
 
 A run report reads every episode the run's episodes stage committed (``episodes/*.json``
-of each committed shard: successes and failures). A dataset report reads the dataset's
+of each committed shard, read through :class:`bp_contracts.episode.EpisodeRecord`:
+successes and failures). A dataset report reads the dataset's
 ``meta/quality.json`` (what was exported). Frames come from the committed ``.npz`` of a
 few episodes (first, middle and last frame of every camera), read through the commit
 records that name them.
@@ -15,11 +16,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from bp_contracts.episode import (
+    EPISODE_SCHEMA,
+    EpisodeRecord,
+    episode_data_file,
+    is_episode_file,
+    problems_of,
+)
 from bp_dataset.layout import QUALITY
 from bp_sdk.commit import CommittedUnit
 from bp_sdk.errors import BPError
 from bp_sdk.storage import Storage
 from PIL import Image
+from pydantic import ValidationError
 
 from bp_report.collect import Snapshot
 
@@ -78,8 +87,28 @@ def _int(value: Any) -> int:
     return int(n) if n is not None else 0
 
 
+def row_of_record(record: EpisodeRecord, source: str) -> EpisodeRow:
+    """An :class:`EpisodeRow` from an episode's record."""
+    m = record.metrics
+    frames = _num(m.frames) if m is not None and m.frames is not None else _num(record.frames)
+    return EpisodeRow(
+        episode_id=record.episode_id,
+        source=source,
+        task_id=record.task_id,
+        success=record.success,
+        quality=None if m is None else _num(m.quality_score),
+        duration_s=None if m is None else _num(m.duration_s),
+        frames=int(frames) if frames is not None else None,
+        collision_frames=0 if m is None else _int(m.collision_frames),
+        drops=0 if m is None else _int(m.drops),
+        slips=0 if m is None else _int(m.slips),
+        failure_reason=record.failure_reason or None,
+        data_file=record.data_file,
+    )
+
+
 def row_of(meta: dict[str, Any], source: str) -> EpisodeRow:
-    """An :class:`EpisodeRow` from an episode JSON or a ``quality.json`` entry."""
+    """An :class:`EpisodeRow` from a ``quality.json`` entry."""
     metrics = meta.get("metrics") if isinstance(meta.get("metrics"), dict) else {}
     assert isinstance(metrics, dict)  # noqa: S101 - narrowed above
     quality = _num(metrics.get("quality_score", meta.get("quality_score")))
@@ -117,15 +146,18 @@ def read_episodes(snap: Snapshot, storage: Storage) -> Episodes:
     for source, shards in units.items():
         for shard in shards:
             for name in sorted(shard.record.files):
-                if not (name.startswith("episodes/") and name.endswith(".json")):
+                if not is_episode_file(name):
                     continue
                 try:
-                    meta = shard.read_json(name)
+                    record = EpisodeRecord.from_json(shard.read_bytes(name))
+                except ValidationError as exc:
+                    why = "; ".join(problems_of(exc, limit=3))
+                    eps.problems.append(f"{source} {name}: does not match {EPISODE_SCHEMA}: {why}")
+                    continue
                 except (BPError, ValueError) as exc:
                     eps.problems.append(f"{source} {name}: {_why(exc)}")
                     continue
-                if isinstance(meta, dict):
-                    eps.rows.append(row_of(meta, source))
+                eps.rows.append(row_of_record(record, source))
     eps.rows.sort(key=lambda r: (r.source, r.episode_id))
     return eps
 
@@ -183,7 +215,7 @@ def sample_frames(eps: Episodes, n: int) -> list[Frame]:
 
 
 def _unit_with(eps: Episodes, row: EpisodeRow) -> tuple[CommittedUnit, str] | None:
-    name = row.data_file or f"episodes/{row.episode_id}.npz"
+    name = row.data_file or episode_data_file(row.episode_id)
     for unit in eps.units.get(row.source, []):
         if name in unit.record.files:
             return unit, name
@@ -219,4 +251,12 @@ def _png(pixels: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-__all__ = ["EpisodeRow", "Episodes", "Frame", "read_episodes", "row_of", "sample_frames"]
+__all__ = [
+    "EpisodeRow",
+    "Episodes",
+    "Frame",
+    "read_episodes",
+    "row_of",
+    "row_of_record",
+    "sample_frames",
+]

@@ -18,8 +18,3 @@ from bp_sdk.layout import REPORT_STAGE, REPORTS, ReportUnit, report_unit
 __all__ = ["REPORTS", "REPORT_STAGE", "ReportUnit", "report_unit"]
 REPORT_HTML: Final = "report.html"
 REPORT_JSON: Final = "report.json"
-
-# the pipeline, in order: scene-run stages, then the dataset stages (datasets/<id>/<stage>)
-RUN_STAGES: Final = ("ingest", "simready", "assemble", "variations", "tasks", "episodes")
-DATASET_STAGES: Final = ("export", "gate", "deliver")
-SHARDED: Final = frozenset({"episodes"})

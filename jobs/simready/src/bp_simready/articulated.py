@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from bp_sdk.schemas import Articulation
+from bp_contracts.simready import Articulation
 
 from bp_simready.shelf import canonical_size
 from bp_simready.solids import (

@@ -16,15 +16,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from bp_sdk.schemas import (
-    CategoryCatalog,
-    CategoryPrior,
-    CollisionPart,
-    ManifestObject,
-    MaterialTable,
-    RobotBase,
-    SimObject,
-)
+from bp_contracts.catalog import CategoryCatalog, CategoryPrior, MaterialTable
+from bp_contracts.scene_manifest import ManifestObject, RobotBase
+from bp_contracts.simready import CollisionPart, SimObject
 
 from bp_simready.articulated import Moving, articulated, carcass, to_articulation
 from bp_simready.checks import physics_checks

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+from bp_contracts.simready import PhysicsCheck, SimObject
 from bp_sdk.errors import Problem
-from bp_sdk.schemas import PhysicsCheck, SimObject
 
 from bp_simready.solids import Array, rsig
 from bp_simready.tables import EXTENT_M, FRICTION, MASS_KG, MIN_INERTIA, PART_TOLERANCE_M, TRIANGLE

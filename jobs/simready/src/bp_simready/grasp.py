@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bp_sdk.schemas import CategoryPrior, ManifestObject
+from bp_contracts.catalog import CategoryPrior
+from bp_contracts.scene_manifest import ManifestObject
 
 from bp_simready.placement import up_axis
 

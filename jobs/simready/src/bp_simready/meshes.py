@@ -15,10 +15,9 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +25,7 @@ import trimesh
 from bp_sdk.digest import sha256_bytes
 from bp_sdk.errors import NotFoundError
 from bp_sdk.layout import input_dir
+from bp_sdk.spool import spool_dir
 from bp_sdk.storage import Storage, join
 
 from bp_simready.holes import close_holes
@@ -108,10 +108,7 @@ def parse(path: str, data: bytes, max_faces: int) -> Loaded:
         raise MeshProblem(
             f"mesh {path!r} has {len(mesh.faces)} triangles, more than SIMREADY_MAX_MESH_FACES={max_faces}"
         )
-    vertices = np.asarray(mesh.vertices, dtype=np.float64)
-    faces = np.asarray(mesh.faces, dtype=np.int32)
-    if not np.all(np.isfinite(vertices)):
-        raise MeshProblem(f"mesh {path!r} has non-finite vertices")
+    vertices, faces = _arrays(path, mesh)
     ext3 = vertices.max(axis=0) - vertices.min(axis=0)
     if float(np.min(ext3)) <= 1e-9 * max(float(np.max(ext3)), 1e-30):
         raise MeshProblem(f"mesh {path!r} is flat (extents {np.round(ext3, 6).tolist()})")
@@ -125,14 +122,33 @@ def parse(path: str, data: bytes, max_faces: int) -> Loaded:
     return Loaded(vertices, faces, False, 0)
 
 
+def _arrays(path: str, mesh: trimesh.Trimesh) -> tuple[Array, IntArray]:
+    """The mesh's vertices (n, 3) and triangles (m, 3), checked: a malformed file can give
+    2D vertices or faces that name vertices it does not have (found by fuzzing)."""
+    vertices = np.asarray(mesh.vertices, dtype=np.float64)
+    faces = np.asarray(mesh.faces)
+    if vertices.ndim != 2 or vertices.shape[1] != 3 or len(vertices) < 3:
+        raise MeshProblem(f"mesh {path!r} does not hold 3D vertices (shape {list(vertices.shape)})")
+    if faces.ndim != 2 or faces.shape[1] != 3 or not np.issubdtype(faces.dtype, np.integer):
+        raise MeshProblem(f"mesh {path!r} does not hold triangles (shape {list(faces.shape)})")
+    if int(faces.min()) < 0 or int(faces.max()) >= len(vertices):
+        raise MeshProblem(
+            f"mesh {path!r} has triangles that name vertices it does not have "
+            f"({len(vertices)} vertices, index {int(faces.max())})"
+        )
+    if not np.all(np.isfinite(vertices)):
+        raise MeshProblem(f"mesh {path!r} has non-finite vertices")
+    return vertices, faces.astype(np.int32)
+
+
 def run_worker(
     vertices: Array, faces: IntArray, params: list[float], timeout_s: float
 ) -> list[Hull]:
     """CoACD in a child process (see :mod:`bp_simready.worker`), stopped after ``timeout_s``."""
     buf = io.BytesIO()
     np.savez(buf, vertices=vertices, faces=faces, params=np.asarray(params, dtype=np.float64))
-    with tempfile.TemporaryDirectory(prefix="bp-coacd-") as tmp:
-        out = Path(tmp) / "hulls.npz"
+    with spool_dir("coacd") as tmp:  # a killed job's folder is swept by bp cleanup
+        out = tmp / "hulls.npz"
         proc = subprocess.run(  # noqa: S603 - our own module, fixed arguments, no shell
             [sys.executable, "-m", "bp_simready.worker", str(out)],
             input=buf.getvalue(),

@@ -6,7 +6,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 import numpy as np
-from bp_sdk.schemas import ManifestObject, RobotBase
+from bp_contracts.geometry import quat_to_matrix
+from bp_contracts.geometry import up_axis as box_up_axis
+from bp_contracts.scene_manifest import ManifestObject, RobotBase
 
 from bp_simready.solids import Array
 
@@ -14,22 +16,9 @@ SCENE_FRONT = np.array([0.0, -1.0, 0.0])  # the robot's side when the blueprint 
 NEAR_SQUARE = 0.8  # footprints this close to square may open on any side
 
 
-def rotation(q: tuple[float, float, float, float]) -> Array:
-    """3x3 rotation matrix of a unit quaternion [w, x, y, z] (object → world)."""
-    w, x, y, z = q
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-        ]
-    )
-
-
 def up_axis(obj: ManifestObject) -> int:
     """Index of the object's own axis closest to the world's up (z) direction."""
-    up = rotation(obj.orientation_wxyz).T @ np.array([0.0, 0.0, 1.0])
-    return int(np.argmax(np.abs(up)))
+    return box_up_axis(obj.orientation_wxyz)
 
 
 def front_turns(obj: ManifestObject, robot: RobotBase | None) -> int:
@@ -38,7 +27,7 @@ def front_turns(obj: ManifestObject, robot: RobotBase | None) -> int:
     (at the scene's -y when there is no robot, or when it stands right above or below).
     Unless the footprint is near-square (shorter side ≥ NEAR_SQUARE x longer), only the two
     long faces qualify: a shelf or a microwave opens on a long side, never on its end."""
-    r = rotation(obj.orientation_wxyz)
+    r = np.array(quat_to_matrix(obj.orientation_wxyz))
     d = None
     if robot is not None:
         d = r.T @ (np.asarray(robot.position_m) - np.asarray(obj.position_m))
@@ -57,7 +46,8 @@ def front_turns(obj: ManifestObject, robot: RobotBase | None) -> int:
 
 def box_in_frame(inner: ManifestObject, outer: ManifestObject) -> tuple[Array, Array]:
     """Axis-aligned bounds of ``inner``'s box in ``outer``'s frame."""
-    r_in, r_out = rotation(inner.orientation_wxyz), rotation(outer.orientation_wxyz)
+    r_in = np.array(quat_to_matrix(inner.orientation_wxyz))
+    r_out = np.array(quat_to_matrix(outer.orientation_wxyz))
     half = np.asarray(inner.size_m) / 2.0
     signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)])
     corners = (signs * half) @ r_in.T + np.asarray(inner.position_m)

@@ -3,7 +3,7 @@
 A :class:`Piece` is one primitive in an object's frame: its geometric extents, its centre,
 and its solid fraction (``fill``: mass = density x fill x geometric volume). Mass
 properties of a set of pieces are summed with the parallel-axis theorem; a piece becomes
-one MuJoCo-style :class:`~bp_sdk.schemas.CollisionPart`.
+one MuJoCo-style :class:`~bp_contracts.simready.CollisionPart`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
-from bp_sdk.schemas import CollisionPart, Inertia
+from bp_contracts.simready import CollisionPart, Inertia
 
 Vec3 = tuple[float, float, float]
 Array = npt.NDArray[np.float64]

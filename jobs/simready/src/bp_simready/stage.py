@@ -11,17 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from bp_contracts.catalog import load_catalog, load_materials
+from bp_contracts.scene_manifest import SCENE_MANIFEST_FILE, SceneManifest
+from bp_contracts.simready import SIMREADY_MANIFEST_FILE, SimreadyManifest
 from bp_sdk.commit import require_committed, upstream_digests
 from bp_sdk.digest import derive_seed, sha256_json, sha256_stream
 from bp_sdk.errors import InputError, NotFoundError, PermanentError, Problem
 from bp_sdk.layout import input_dir
 from bp_sdk.runner import Stage, StageContext, StageResult
-from bp_sdk.schemas import (
-    SceneManifest,
-    SimreadyManifest,
-    load_catalog,
-    load_materials,
-)
 from bp_sdk.storage import Storage, join
 
 from bp_simready import checks
@@ -33,8 +30,6 @@ from bp_simready.solids import rlen, rvec
 from bp_simready.tables import UNKNOWN_PRIOR
 
 UPSTREAM = "ingest"
-SCENE_MANIFEST = "scene_manifest.json"
-MANIFEST = "simready_manifest.json"
 SEED_MODULUS = 2**31  # CoACD takes an unsigned 32-bit seed
 
 
@@ -52,10 +47,12 @@ class SimreadyStage(Stage[SimreadySettings]):
         """The committed scene manifest (read once per commit) and its sha256."""
         unit = require_committed(storage, s.scene_id, s.run_id, UPSTREAM)
         sha = (
-            unit.record.files[SCENE_MANIFEST].sha256 if SCENE_MANIFEST in unit.record.files else ""
+            unit.record.files[SCENE_MANIFEST_FILE].sha256
+            if SCENE_MANIFEST_FILE in unit.record.files
+            else ""
         )
         if self._cached is None or self._cached[0] != sha:
-            self._cached = (sha, unit.read_model(SCENE_MANIFEST, SceneManifest))
+            self._cached = (sha, unit.read_model(SCENE_MANIFEST_FILE, SceneManifest))
         return self._cached[1], self._cached[0]
 
     def inputs(self, settings: SimreadySettings, storage: Storage) -> dict[str, str]:
@@ -112,7 +109,7 @@ class SimreadyStage(Stage[SimreadySettings]):
         files = {name: data for b in built for name, data in b.files.items()}
         for name in sorted(files):
             ctx.output.write_bytes(name, files[name])
-        ctx.output.write_json(MANIFEST, out)
+        ctx.output.write_json(SIMREADY_MANIFEST_FILE, out)
         warnings = [w for b in built for w in b.warnings]
         for w in warnings:
             ctx.log.warning(w)

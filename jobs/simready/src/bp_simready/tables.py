@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from bp_sdk.schemas import CategoryPrior
+from bp_contracts.catalog import CategoryPrior
 
 RGBA = tuple[float, float, float, float]
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bp_sdk.schemas import Articulation, Region
+from bp_contracts.geometry import Vec3, add, apply, axis_angle_matrix, norm, sub
+from bp_contracts.simready import Articulation
+from bp_contracts.tasks import Region
 
-from bp_tasks.geometry import Vec3, add, apply, axis_angle, norm, sub
 from bp_tasks.placement import reach_issue, rounded
 from bp_tasks.settings import TasksSettings
 from bp_tasks.world import Body, Robot
@@ -40,7 +41,7 @@ def handle_at(body: Body, q: float) -> Vec3:
     if art.joint == "slide":
         local = add(local, (axis[0] * q, axis[1] * q, axis[2] * q))
     else:
-        local = add(art.anchor_m, apply(axis_angle(axis, q), sub(local, art.anchor_m)))
+        local = add(art.anchor_m, apply(axis_angle_matrix(axis, q), sub(local, art.anchor_m)))
     return add(body.position, apply(body.box.matrix, local))
 
 

@@ -6,8 +6,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bp_contracts.tasks import Predicate, Region, TaskSpec
 from bp_sdk.digest import sha256_json
-from bp_sdk.schemas import Predicate, Region, TaskSpec
 
 from bp_tasks.settings import TasksSettings
 

@@ -1,4 +1,5 @@
-"""Plain-Python geometry: rotations, oriented boxes, 2D footprints and their overlap tests.
+"""Plain-Python 2D geometry for task placement: oriented boxes, footprints and their
+overlap tests (rotations come from :mod:`bp_contracts.geometry`).
 
 Frames follow the scene manifest: metres, z up, quaternions [w, x, y, z]. Footprints are
 convex polygons in the xy plane (counter-clockwise); overlap is the separating-axis test,
@@ -8,72 +9,24 @@ so a rotated object is tested by its true outline, not by a circle or a grown bo
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
-Vec2 = tuple[float, float]
-Vec3 = tuple[float, float, float]
-Quat = tuple[float, float, float, float]
+from bp_contracts.geometry import (
+    EPS,
+    Matrix,
+    Quat,
+    Vec2,
+    Vec3,
+    apply,
+    box_half_extents_world,
+    quat_to_matrix,
+)
+
 Polygon = tuple[Vec2, ...]
-Matrix = tuple[Vec3, Vec3, Vec3]
 
-EPS = 1e-9
 UPRIGHT_COS = 0.999  # a local axis this close to world z counts as vertical
-
-
-def rotation(q: Quat) -> Matrix:
-    """Rotation matrix (rows) of a unit quaternion [w, x, y, z]."""
-    w, x, y, z = q
-    return (
-        (1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)),
-        (2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)),
-        (2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)),
-    )
-
-
-def apply(m: Matrix, v: Vec3) -> Vec3:
-    """``m @ v``."""
-    return (
-        m[0][0] * v[0] + m[0][1] * v[1] + m[0][2] * v[2],
-        m[1][0] * v[0] + m[1][1] * v[1] + m[1][2] * v[2],
-        m[2][0] * v[0] + m[2][1] * v[1] + m[2][2] * v[2],
-    )
-
-
-def add(a: Vec3, b: Vec3) -> Vec3:
-    """``a + b``."""
-    return (a[0] + b[0], a[1] + b[1], a[2] + b[2])
-
-
-def sub(a: Vec3, b: Vec3) -> Vec3:
-    """``a - b``."""
-    return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
-
-
-def norm(v: Sequence[float]) -> float:
-    """Euclidean length."""
-    return math.sqrt(sum(c * c for c in v))
-
-
-def axis_angle(axis: Vec3, angle: float) -> Matrix:
-    """Rotation matrix of ``angle`` radians about the unit vector ``axis`` (Rodrigues)."""
-    n = norm(axis)
-    if n < EPS:
-        raise ValueError("rotation axis has zero length")
-    x, y, z = (axis[0] / n, axis[1] / n, axis[2] / n)
-    c, s = math.cos(angle), math.sin(angle)
-    t = 1 - c
-    return (
-        (t * x * x + c, t * x * y - s * z, t * x * z + s * y),
-        (t * x * y + s * z, t * y * y + c, t * y * z - s * x),
-        (t * x * z - s * y, t * y * z + s * x, t * z * z + c),
-    )
-
-
-def yaw_quat(yaw_rad: float) -> Quat:
-    """Quaternion of a turn about +z."""
-    return (math.cos(yaw_rad / 2), 0.0, 0.0, math.sin(yaw_rad / 2))
 
 
 # ------------------------------------------------------------------ 2D polygons
@@ -175,16 +128,13 @@ class Box:
     @cached_property
     def matrix(self) -> Matrix:
         """Its rotation matrix."""
-        return rotation(self.quat)
+        return quat_to_matrix(self.quat)
 
     @cached_property
     def half_extents(self) -> Vec3:
         """Half extents of the world-axis-aligned box around it."""
-        m, s = self.matrix, self.size
-        hx = sum(abs(m[0][j]) * s[j] for j in range(3)) / 2
-        hy = sum(abs(m[1][j]) * s[j] for j in range(3)) / 2
-        hz = sum(abs(m[2][j]) * s[j] for j in range(3)) / 2
-        return (hx, hy, hz)
+        s = self.size
+        return box_half_extents_world(self.quat, (s[0] / 2, s[1] / 2, s[2] / 2))
 
     @property
     def z_range(self) -> tuple[float, float]:

@@ -18,10 +18,18 @@ from importlib import resources
 from string import Template
 from typing import Any
 
-from bp_sdk.schemas import Assembly, SimObject, SimreadyManifest, TaskSet
+from bp_contracts.assembly import Assembly
+from bp_contracts.geometry import Vec3, rnd, yaw_quat_deg
+from bp_contracts.simready import SimObject, SimreadyManifest
+from bp_contracts.tasks import (
+    JOINT_RANGE_EPS,
+    REGION_Z_TOLERANCE_M,
+    RELEASED_OPENING_FRACTION,
+    Predicate,
+    TaskSet,
+)
 
 from bp_tasks.articulated import open_extreme
-from bp_tasks.geometry import Vec3
 from bp_tasks.world import World
 
 ROOT = "isaac_lab"
@@ -39,7 +47,7 @@ def _template(name: str) -> Template:
 def _f(x: float) -> float:
     if not math.isfinite(x):
         raise ValueError(f"non-finite value {x!r} in generated code")
-    return round(float(x), 9) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return rnd(x)
 
 
 def _v(v: tuple[float, ...] | list[float]) -> tuple[float, ...]:
@@ -122,7 +130,6 @@ def _lights(assembly: Assembly) -> str:
 def _robot_values(assembly: Assembly) -> dict[str, str]:
     r = assembly.robot
     bx, by, bz = r.base_position_m
-    yaw = math.radians(r.yaw_deg)
     top = bz + r.pedestal_height_m
     joints: dict[str, float] = {
         f"panda_joint{i + 1}": _f(q) for i, q in enumerate(r.home_qpos[:_PANDA_ARM_JOINTS])
@@ -131,7 +138,7 @@ def _robot_values(assembly: Assembly) -> dict[str, str]:
     pedestal_h = max(r.pedestal_height_m, 0.001)
     return {
         "robot_pos": repr(_v((bx, by, top))),
-        "robot_rot": repr(_v((math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)))),
+        "robot_rot": repr(_v(yaw_quat_deg(r.yaw_deg))),
         "robot_joint_pos": repr(joints),
         "pedestal_height": repr(_f(r.pedestal_height_m)),
         "pedestal_size": repr(_v((_PEDESTAL_SIDE_M, _PEDESTAL_SIDE_M, pedestal_h))),
@@ -183,20 +190,32 @@ def render_env_cfg(
 
 
 # ------------------------------------------------------------------ tasks
+def predicate_params(p: Predicate, attrs: dict[str, str]) -> dict[str, Any]:
+    """A predicate as the generated package evaluates it: the threshold resolved with the
+    contract's default, the direction (``object_displaced``) as a unit vector."""
+    value = p.threshold()
+    return {
+        "kind": p.kind,
+        "object": attrs[p.object],
+        "value": None if value is None else _f(value),
+        "direction": _v(p.unit_direction()) if p.kind == "object_displaced" else None,
+    }
+
+
+def render_predicates() -> str:
+    """``predicates.py``: the manager terms, with the contract's constants."""
+    return _template("predicates.py.tmpl").substitute(
+        released_opening_fraction=repr(RELEASED_OPENING_FRACTION),
+        region_z_tolerance_m=repr(REGION_Z_TOLERANCE_M),
+        joint_range_eps=repr(JOINT_RANGE_EPS),
+    )
+
+
 def render_task(taskset: TaskSet, index: int, attrs: dict[str, str]) -> str:
     """``tasks/<task_id>.py``."""
     t = taskset.tasks[index]
     targets = {v: (_v(r.center_m), _v(r.half_extents_m)) for v, r in sorted(t.targets.items())}
-    success = [
-        {
-            "kind": p.kind,
-            "object": attrs[p.object],
-            "value": None if p.value is None else _f(p.value),
-            "direction": None if p.direction is None else _v(p.direction),
-        }
-        for p in t.success
-    ]
-    initial = 1.0 if t.kind in ("close_drawer", "close_door") else 0.0
+    success = [predicate_params(p, attrs) for p in t.success]
     return _template("task.py.tmpl").substitute(
         task_id=repr(t.task_id),
         kind=repr(t.kind),
@@ -208,7 +227,7 @@ def render_task(taskset: TaskSet, index: int, attrs: dict[str, str]) -> str:
         success=repr(success),
         time_limit_s=repr(_f(t.time_limit_s)),
         reach_m=repr(_f(t.reach_m)),
-        initial_joint_fraction=repr(initial),
+        initial_joint_fraction=repr(_f(t.initial_joint_fraction())),
     )
 
 
@@ -243,7 +262,7 @@ def render(
             ),
         ),
         f"{base}/env_cfg.py": render_env_cfg(world, simready, assembly, attrs),
-        f"{base}/predicates.py": _template("predicates.py.tmpl").template,
+        f"{base}/predicates.py": render_predicates(),
         f"{base}/tasks/__init__.py": _template("tasks_init.py.tmpl").substitute(
             task_ids=repr([t.task_id for t in taskset.tasks])
         ),

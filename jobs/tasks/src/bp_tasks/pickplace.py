@@ -18,12 +18,12 @@ import math
 import random
 from collections.abc import Callable
 
+from bp_contracts.geometry import Vec2
+from bp_contracts.tasks import Predicate, Region
 from bp_sdk.digest import derive_seed
-from bp_sdk.schemas import Predicate, Region
 
 from bp_tasks import language
 from bp_tasks.drafts import Draft, task_id
-from bp_tasks.geometry import Vec2
 from bp_tasks.headroom import headroom_issue, region_outline
 from bp_tasks.naming import Namer, preposition
 from bp_tasks.placement import Search, place_in, place_on

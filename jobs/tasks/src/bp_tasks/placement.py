@@ -15,9 +15,10 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bp_sdk.schemas import Region
+from bp_contracts.geometry import Vec2, Vec3
+from bp_contracts.tasks import Region
 
-from bp_tasks.geometry import Polygon, Vec2, Vec3, bounds, inside, overlap, rect
+from bp_tasks.geometry import Polygon, bounds, inside, overlap, rect
 from bp_tasks.settings import TasksSettings
 from bp_tasks.world import Body, Layout, Obstacle, Robot, Surface
 

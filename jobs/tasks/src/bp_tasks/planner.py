@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from bp_sdk.schemas import Predicate, Region, TaskSpec
+from bp_contracts.tasks import Predicate, Region, TaskSpec
 
 from bp_tasks import language
 from bp_tasks.articulated import KINDS, JointGoal, joint_goal

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bp_sdk.schemas import Region
+from bp_contracts.geometry import Vec2
+from bp_contracts.tasks import Region
 
-from bp_tasks.geometry import Vec2, convex_hull, inside, rect, translate
+from bp_tasks.geometry import convex_hull, inside, rect, translate
 from bp_tasks.headroom import headroom_issue
 from bp_tasks.placement import (
     BAND_EPS_M,

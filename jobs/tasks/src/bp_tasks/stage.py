@@ -11,12 +11,11 @@ be made is one PermanentError naming every object and why, and nothing is writte
 from __future__ import annotations
 
 from collections import Counter
-from typing import Final
 
+from bp_contracts.tasks import TASKS_FILE, TaskSet
 from bp_sdk.commit import upstream_digests
 from bp_sdk.errors import PermanentError, Problem
 from bp_sdk.runner import Stage, StageContext, StageResult
-from bp_sdk.schemas import TaskSet
 from bp_sdk.storage import Storage
 
 from bp_tasks import isaac
@@ -24,8 +23,6 @@ from bp_tasks.planner import Planner
 from bp_tasks.settings import TasksSettings
 from bp_tasks.upstream import UPSTREAM, read_upstream
 from bp_tasks.world import build_world
-
-TASKS_FILE: Final = "tasks.json"
 
 
 class TasksStage(Stage[TasksSettings]):

@@ -7,39 +7,20 @@ schema is a permanent error naming each field at fault: a retry would read the s
 
 from __future__ import annotations
 
-from typing import Final, Literal, TypeVar
+from typing import Final, TypeVar
 
+from bp_contracts.assembly import ASSEMBLY_FILE, Assembly
+from bp_contracts.simready import SIMREADY_MANIFEST_FILE, SimreadyManifest
+from bp_contracts.variation import VARIATIONS_INDEX_FILE, Variant, VariationsIndex
 from bp_sdk.commit import CommittedUnit, require_committed
 from bp_sdk.errors import InputError, Problem
-from bp_sdk.schemas import Assembly, SimreadyManifest, Variant
 from bp_sdk.storage import Storage
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
-SIMREADY_FILE: Final = "simready_manifest.json"
-ASSEMBLY_FILE: Final = "assembly.json"
-INDEX_FILE: Final = "variations/index.json"
 UPSTREAM: Final = ["simready", "assemble", "variations"]
 MAX_PROBLEMS: Final = 50
 
 M = TypeVar("M", bound=BaseModel)
-
-
-class IndexEntry(BaseModel):
-    """One variant as the variations index lists it (other keys are not needed here)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    variant_id: str
-    file: str
-    index: int = Field(ge=0)
-
-
-class VariationsIndex(BaseModel):
-    """``variations/index.json`` (``bp.variations_index/v1``), the fields tasks reads."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    schema_: Literal["bp.variations_index/v1"] = Field(alias="schema")
-    scene_id: str
-    variants: list[IndexEntry]
 
 
 def _problems(name: str, exc: ValidationError) -> list[Problem]:
@@ -66,7 +47,7 @@ def read_upstream(
     problems: list[Problem] = []
     simready = read(
         require_committed(storage, scene, run, "simready"),
-        SIMREADY_FILE,
+        SIMREADY_MANIFEST_FILE,
         SimreadyManifest,
         problems,
     )
@@ -74,7 +55,7 @@ def read_upstream(
         require_committed(storage, scene, run, "assemble"), ASSEMBLY_FILE, Assembly, problems
     )
     variations = require_committed(storage, scene, run, "variations")
-    index = read(variations, INDEX_FILE, VariationsIndex, problems)
+    index = read(variations, VARIATIONS_INDEX_FILE, VariationsIndex, problems)
     variants: list[Variant] = []
     for entry in sorted(index.variants, key=lambda e: e.index) if index else []:
         v = read(variations, entry.file, Variant, problems)
@@ -83,7 +64,7 @@ def read_upstream(
         if v.variant_id != entry.variant_id:
             problems.append(
                 Problem(
-                    f"variations/{entry.file}",
+                    entry.file,
                     f"holds variant {v.variant_id!r} but the index lists it as {entry.variant_id!r}",
                     "re-run variations",
                 )

@@ -13,11 +13,14 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal, NamedTuple
 
+from bp_contracts.assembly import ASSEMBLY_FILE, Assembly
+from bp_contracts.catalog import load_catalog
+from bp_contracts.geometry import Quat, Vec2, Vec3
+from bp_contracts.simready import SIMREADY_MANIFEST_FILE, Articulation, SimObject, SimreadyManifest
+from bp_contracts.variation import Variant
 from bp_sdk.errors import InputError, Problem
-from bp_sdk.schemas import Articulation, Assembly, SimObject, SimreadyManifest, Variant
-from bp_sdk.schemas.categories import load_catalog
 
-from bp_tasks.geometry import Box, Polygon, Quat, Vec2, Vec3, bounds, oriented_rect
+from bp_tasks.geometry import Box, Polygon, bounds, oriented_rect
 
 FLOOR = "floor"
 FLOOR_HALF_M = 1.5  # the floor is modelled as a square this far around the robot's base
@@ -240,8 +243,8 @@ def build_world(
     """Check the upstream documents agree with each other; raise one InputError listing every problem."""
     problems: list[Problem] = []
     for name, doc_scene in (
-        ("simready_manifest.json", simready.scene_id),
-        ("assembly.json", assembly.scene_id),
+        (SIMREADY_MANIFEST_FILE, simready.scene_id),
+        (ASSEMBLY_FILE, assembly.scene_id),
     ):
         if doc_scene != scene_id:
             problems.append(
@@ -254,13 +257,13 @@ def build_world(
     base = {o.id: body_of(o) for o in simready.objects}
     if len(base) != len(simready.objects):
         problems.append(
-            Problem("simready_manifest.json", "object ids are not unique", "re-run simready")
+            Problem(SIMREADY_MANIFEST_FILE, "object ids are not unique", "re-run simready")
         )
     for o in simready.objects:
         if o.support != FLOOR and o.support not in base:
             problems.append(
                 Problem(
-                    f"simready_manifest.json: {o.id}",
+                    f"{SIMREADY_MANIFEST_FILE}: {o.id}",
                     f"support {o.support!r} is not an object",
                     "re-run simready",
                 )

@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from bp_sdk.schemas import SimObject
-from bp_sim.geometry import Quat, Vec3
+from bp_contracts.geometry import Quat, Vec3
+from bp_contracts.simready import SimObject
 from bp_sim.placement import (
     FLOOR,
     Footprint,

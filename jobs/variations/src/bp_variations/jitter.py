@@ -10,8 +10,8 @@ import colorsys
 import math
 
 import numpy as np
-from bp_sdk.schemas import CameraSpec, LightSpec
-from bp_sim.geometry import Quat, Vec3, qmul, qnorm, rnd, rvec
+from bp_contracts.assembly import CameraSpec, LightSpec
+from bp_contracts.geometry import Vec3, axis_angle_quat, qmul, qnorm, rnd, rvec
 
 RGBA = tuple[float, float, float, float]
 FOVY_MIN_DEG, FOVY_MAX_DEG = 1.0, 179.0
@@ -46,13 +46,6 @@ def _unit(v: Vec3) -> Vec3 | None:
 def _random_axis(rng: np.random.Generator) -> Vec3:
     x, y, z = (float(c) for c in rng.normal(size=3))
     return _unit((x, y, z)) or (0.0, 0.0, 1.0)
-
-
-def axis_angle(axis: Vec3, angle: float) -> Quat:
-    """Unit quaternion of a turn of ``angle`` radians about unit ``axis``."""
-    h = angle / 2.0
-    s = math.sin(h)
-    return (math.cos(h), axis[0] * s, axis[1] * s, axis[2] * s)
 
 
 def _rodrigues(v: Vec3, axis: Vec3, angle: float) -> Vec3:
@@ -104,7 +97,7 @@ def jitter_camera(
         cam.pos_m[1] + float(shift[1]),
         cam.pos_m[2] + float(shift[2]),
     )
-    q = qnorm(qmul(axis_angle(axis, angle), qnorm(cam.quat_wxyz)))
+    q = qnorm(qmul(axis_angle_quat(axis, angle), qnorm(cam.quat_wxyz)))
     if q[0] < 0:
         q = (-q[0], -q[1], -q[2], -q[3])
     fovy = min(FOVY_MAX_DEG, max(FOVY_MIN_DEG, cam.fovy_deg + fovy_delta))

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from xml.sax.saxutils import escape
 
-from bp_sdk.schemas import Assembly, SimObject, Variant
+from bp_contracts.assembly import Assembly
+from bp_contracts.simready import SimObject
+from bp_contracts.variation import Variant
 from bp_sim.placement import Footprint, footprint_of, half_height
 
 MAX_THUMBNAILS = 16

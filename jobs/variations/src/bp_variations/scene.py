@@ -12,8 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from bp_contracts.assembly import Assembly
+from bp_contracts.simready import SimObject, SimreadyManifest
 from bp_sdk.errors import InputError, Problem
-from bp_sdk.schemas import Assembly, SimObject, SimreadyManifest
 from bp_sim.placement import (
     FLOOR,
     Footprint,

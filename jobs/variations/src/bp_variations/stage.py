@@ -13,31 +13,30 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Final
 
+from bp_contracts.assembly import ASSEMBLY_FILE, Assembly
+from bp_contracts.simready import SIMREADY_MANIFEST_FILE, SimreadyManifest
+from bp_contracts.variation import (
+    VARIATIONS_INDEX_FILE,
+    VARIATIONS_INDEX_SCHEMA,
+    VARIATIONS_OVERVIEW_FILE,
+    Variant,
+    VariationsIndex,
+    variant_file,
+    variant_id,
+)
 from bp_sdk.commit import require_committed, upstream_digests
 from bp_sdk.errors import PermanentError, Problem
 from bp_sdk.runner import Stage, StageContext, StageResult
-from bp_sdk.schemas import Assembly, SimreadyManifest, Variant
 from bp_sdk.storage import Storage
 
 from bp_variations.arrange import Failure
 from bp_variations.overview import MAX_THUMBNAILS, render_overview
 from bp_variations.scene import build_scene, check_inputs
 from bp_variations.settings import VariationsSettings
-from bp_variations.variant import Outcome, as_json, config_digest, make_variant, ranges, variant_id
+from bp_variations.variant import Outcome, as_json, config_digest, make_variant, ranges
 
-SIMREADY: Final = "simready_manifest.json"
-ASSEMBLY: Final = "assembly.json"
 UPSTREAM: Final = ["simready", "assemble"]
-FOLDER: Final = "variations"
-INDEX: Final = f"{FOLDER}/index.json"
-OVERVIEW: Final = f"{FOLDER}/overview.svg"
-INDEX_SCHEMA: Final = "bp.variations_index/v1"
 MAX_FAILED_VARIANTS: Final = 20  # stop generating after this many variants failed
-
-
-def variant_file(index: int) -> str:
-    """``variations/v0003.json``."""
-    return f"{FOLDER}/{variant_id(index)}.json"
 
 
 class VariationsStage(Stage[VariationsSettings]):
@@ -56,11 +55,13 @@ class VariationsStage(Stage[VariationsSettings]):
         s = ctx.settings
         inputs = self.inputs(s, ctx.storage)
         simready = require_committed(ctx.storage, s.scene_id, s.run_id, "simready")
-        sim = simready.read_model(SIMREADY, SimreadyManifest)
+        sim = simready.read_model(SIMREADY_MANIFEST_FILE, SimreadyManifest)
         assembly = require_committed(ctx.storage, s.scene_id, s.run_id, "assemble").read_model(
-            ASSEMBLY, Assembly
+            ASSEMBLY_FILE, Assembly
         )
-        check_inputs(s.scene_id, sim, simready.record.files[SIMREADY].sha256, assembly)
+        check_inputs(
+            s.scene_id, sim, simready.record.files[SIMREADY_MANIFEST_FILE].sha256, assembly
+        )
         scene = build_scene(sim, assembly)
         for note in scene.notes:
             ctx.log.warning(note)
@@ -83,10 +84,12 @@ class VariationsStage(Stage[VariationsSettings]):
             for note in o.notes:
                 ctx.log.info("%s: %s", variant_id(o.index), note)
         for v in variants:
-            ctx.output.write_json(variant_file(v.index), as_json(v))
-        ctx.output.write_json(INDEX, _index(s, inputs, config, outcomes, list(scene.notes)))
+            ctx.output.write_json(variant_file(v.variant_id), as_json(v))
+        ctx.output.write_json(
+            VARIATIONS_INDEX_FILE, _index(s, inputs, config, outcomes, list(scene.notes))
+        )
         ctx.output.write_bytes(
-            OVERVIEW,
+            VARIATIONS_OVERVIEW_FILE,
             render_overview(s.scene_id, variants, scene.objects, assembly, len(variants)).encode(),
         )
         return StageResult(
@@ -116,7 +119,7 @@ def _index(
         entries.append(
             {
                 "variant_id": v.variant_id,
-                "file": variant_file(v.index),
+                "file": variant_file(v.variant_id),
                 "index": v.index,
                 "seed": v.seed,
                 "nominal": v.nominal,
@@ -125,8 +128,8 @@ def _index(
                 "notes": o.notes,
             }
         )
-    return {
-        "schema": INDEX_SCHEMA,
+    doc = {
+        "schema": VARIATIONS_INDEX_SCHEMA,
         "scene_id": s.scene_id,
         "count": len(entries),
         "base_seed": s.variations_base_seed,
@@ -138,10 +141,12 @@ def _index(
         "seed_rule": "derive_seed(scene_id, config_digest, base_seed, index)",
         "ranges": ranges(s),
         "notes": scene_notes,
-        "overview": OVERVIEW,
+        "overview": VARIATIONS_OVERVIEW_FILE,
         "overview_variants": [e["variant_id"] for e in entries[:MAX_THUMBNAILS]],
         "variants": entries,
     }
+    VariationsIndex.model_validate(doc)  # what every reader relies on
+    return doc
 
 
 def _raise_failures(scene_id: str, outcomes: list[Outcome], requested: int) -> None:

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from bp_contracts.assembly import Assembly
+from bp_contracts.geometry import Quat, Vec3, rnd, rvec
+from bp_contracts.simready import SimObject
+from bp_contracts.variation import ObjectPose, Variant, variant_id
 from bp_sdk.digest import derive_seed, sha256_json
-from bp_sdk.schemas import Assembly, ObjectPose, SimObject, Variant
-from bp_sim.geometry import Quat, Vec3, rnd, rvec
 
 from bp_variations.arrange import Arrangement, Failure, add_distractors, place_groups
 from bp_variations.jitter import jitter_camera, jitter_light, jitter_rgba
@@ -39,11 +41,6 @@ def variant_seed(scene_id: str, config: str, base_seed: int, index: int) -> int:
 def part_rng(seed: int, part: str) -> np.random.Generator:
     """The generator of one part (``poses``, ``distractors``, ``colours``, ``lights``, ``cameras``)."""
     return np.random.default_rng(derive_seed(seed, part))
-
-
-def variant_id(index: int) -> str:
-    """``v0003``."""
-    return f"v{index:04d}"
 
 
 def ranges(s: VariationsSettings) -> dict[str, float]:

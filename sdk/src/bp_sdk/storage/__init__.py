@@ -58,10 +58,12 @@ def open_storage(uri: str, *, project: str | None = None) -> Storage:
             next_step="Use gs://bucket[/prefix] or file:///absolute/path.",
         ) from None
     if scheme == "file":
+        from bp_sdk.space import translated  # noqa: PLC0415
         from bp_sdk.storage.local import LocalStorage  # noqa: PLC0415
 
         root = Path(where)
-        root.mkdir(parents=True, exist_ok=True)
+        with translated(root.name or "storage"):
+            root.mkdir(parents=True, exist_ok=True)
         return LocalStorage(root)
     from bp_sdk.storage.gcs import GCSStorage, make_client  # noqa: PLC0415
 

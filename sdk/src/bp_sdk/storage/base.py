@@ -130,6 +130,23 @@ class Storage(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release network clients (no-op for local storage)."""
 
+    def where(self, path: str = "") -> str:
+        """Where ``path`` is, for messages (no absolute host path): the URI and key."""
+        return f"{self.uri}/{path}" if path else self.uri
+
+    def check_writable(self) -> None:  # noqa: B027 - optional hook: object stores need none
+        """Raise :class:`~bp_sdk.errors.StorageRefused` / :class:`~bp_sdk.errors.StorageFull`
+        at once when writes cannot succeed (a read-only or full local file system)."""
+
+    def free_bytes(self) -> int | None:
+        """Space left for writes, where the backend can tell (None: unknown or unbounded)."""
+        return None
+
+    def prune_empty_folders(self, prefix: str, older_than: datetime) -> int:
+        """Remove folders under ``prefix`` that hold nothing and were last changed before
+        ``older_than`` (only file systems have folders); how many were removed."""
+        return 0
+
     def exists(self, path: str) -> bool:
         """True if the object exists."""
         return self.stat(path) is not None

@@ -8,6 +8,7 @@ exists, so exactly one writer wins.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import tempfile
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bp_sdk.errors import NotFoundError, PathError, PreconditionFailed
+from bp_sdk.space import is_space_errno, space_error, translated
 from bp_sdk.storage.base import TMP_PREFIX, ObjectInfo, Storage, check_path
 
 FILE_MODE = 0o644
@@ -31,13 +33,46 @@ def _fsync_dir(path: Path) -> None:
 
 
 class LocalStorage(Storage):
-    """Objects are files under ``root``."""
+    """Objects are files under ``root``.
+
+    A write refused for lack of space or because the file system is read-only raises
+    :class:`~bp_sdk.errors.StorageFull` / :class:`~bp_sdk.errors.StorageRefused` naming
+    the key under the root's folder name (:meth:`where`), never the absolute path."""
 
     def __init__(self, root: Path) -> None:
         if not root.is_absolute():
             raise PathError(f"file:// storage root must be absolute, got {root}")
         self.root = root
         self.uri = root.as_uri()
+
+    def where(self, path: str = "") -> str:
+        """``<root folder name>/<key>``: where, for messages, without the host path."""
+        name = self.root.name or "storage"
+        return f"{name}/{path}" if path else name
+
+    def _space(self, path: str) -> contextlib.AbstractContextManager[None]:
+        return translated(self.where(path))
+
+    def check_writable(self) -> None:
+        """Refuse at once when the root's file system is read-only or has no space left."""
+        try:
+            st = os.statvfs(self.root)
+        except OSError:
+            return  # the first write says what is wrong
+        if st.f_flag & os.ST_RDONLY:
+            raise space_error(OSError(errno.EROFS, "read-only"), self.where())
+        if st.f_bavail == 0:
+            raise space_error(OSError(errno.ENOSPC, "no space"), self.where())
+        if not os.access(self.root, os.W_OK):
+            raise space_error(OSError(errno.EACCES, "denied"), self.where())
+
+    def free_bytes(self) -> int | None:
+        """Bytes an unprivileged writer may still use on the root's file system."""
+        try:
+            st = os.statvfs(self.root)
+        except OSError:
+            return None
+        return st.f_bavail * st.f_frsize
 
     def _resolve(self, path: str, *, allow_temp: bool = False) -> Path:
         check_path(path, allow_temp=allow_temp)
@@ -69,6 +104,15 @@ class LocalStorage(Storage):
         with self.open_write(path) as f:
             f.write(data)
 
+    def _mkdirs(self, full: Path, path: str) -> None:
+        try:
+            with self._space(path):
+                full.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise PathError(
+                f"refused storage path {path!r}: a parent of it is an object, not a folder"
+            ) from None
+
     @contextlib.contextmanager
     def _temp(self, path: str) -> Iterator[tuple[Path, BinaryIO]]:
         full = self._resolve(path)
@@ -76,24 +120,32 @@ class LocalStorage(Storage):
             raise PathError(
                 f"refused storage path {path!r}: a folder of other objects has this name"
             )
-        try:
-            full.parent.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise PathError(
-                f"refused storage path {path!r}: a parent of it is an object, not a folder"
-            ) from None
-        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=full.parent)
+        self._mkdirs(full, path)
+        with self._space(path):
+            fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=full.parent)
         os.fchmod(
             fd, FILE_MODE
         )  # mkstemp's 0600 would hide outputs from other local users/containers
         tmp_path = Path(tmp)
         try:
             with os.fdopen(fd, "wb") as f:
-                yield tmp_path, f
-                f.flush()
-                os.fsync(f.fileno())
+                try:
+                    yield tmp_path, f
+                except OSError as err:
+                    # the caller's writes to this file: full or refused is said in one line
+                    if is_space_errno(err) and err.filename in (None, tmp):
+                        raise space_error(err, self.where(path)) from None
+                    raise
+                with self._space(path):
+                    f.flush()
+                    os.fsync(f.fileno())
+        except OSError as err:  # closing flushes the last buffer: it can run out of space too
+            if is_space_errno(err) and err.filename in (None, tmp):
+                raise space_error(err, self.where(path)) from None
+            raise
         finally:
-            tmp_path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # never hide why the write failed
+                tmp_path.unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def open_write(self, path: str) -> Iterator[BinaryIO]:
@@ -101,15 +153,17 @@ class LocalStorage(Storage):
         full = self._resolve(path)
         with self._temp(path) as (tmp, f):
             yield f
-            f.flush()
-            os.fsync(f.fileno())
-            tmp.replace(full)
-        _fsync_dir(full.parent)
+            with self._space(path):
+                f.flush()
+                os.fsync(f.fileno())
+                tmp.replace(full)
+        with self._space(path):
+            _fsync_dir(full.parent)
 
     def create_if_absent(self, path: str, data: bytes) -> None:
         """Hard-link a complete temp file into place; fails if the target exists."""
         full = self._resolve(path)
-        with self._temp(path) as (tmp, f):
+        with self._temp(path) as (tmp, f), self._space(path):
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -117,18 +171,14 @@ class LocalStorage(Storage):
                 os.link(tmp, full)
             except FileExistsError:
                 raise PreconditionFailed(f"already exists: {path}") from None
-        _fsync_dir(full.parent)
+        with self._space(path):
+            _fsync_dir(full.parent)
 
     @contextlib.contextmanager
     def _folder_lock(self, path: str) -> Iterator[Path]:
         """An exclusive lock on the object's folder (compare-and-swap writers take it)."""
         full = self._resolve(path)
-        try:
-            full.parent.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise PathError(
-                f"refused storage path {path!r}: a parent of it is an object, not a folder"
-            ) from None
+        self._mkdirs(full, path)
         fd = os.open(full.parent, os.O_RDONLY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -165,7 +215,8 @@ class LocalStorage(Storage):
                 raise PreconditionFailed(
                     f"{path}: generation is {current}, not the expected {generation}"
                 )
-            full.unlink()
+            with self._space(path):
+                full.unlink()
 
     def stat(self, path: str) -> ObjectInfo | None:
         """Size, mtime and generation of the file."""
@@ -208,13 +259,41 @@ class LocalStorage(Storage):
                     )
         yield from sorted(found, key=lambda i: i.path)
 
+    def prune_empty_folders(self, prefix: str, older_than: datetime) -> int:
+        """Remove empty folders under ``prefix`` last changed at or before ``older_than``
+        (an attempt folder whose writer was killed before its first file, say)."""
+        base_key = prefix.strip("/")
+        if base_key:
+            check_path(base_key)
+        base = self._resolve(base_key) if base_key else self.root
+        if not base.is_dir():
+            return 0
+        limit = older_than.timestamp()
+        removed = 0
+        for dirpath, _dirnames, _files in os.walk(base, topdown=False):
+            folder = Path(dirpath)
+            if folder == base:
+                continue
+            try:
+                if folder.stat().st_mtime > limit or any(folder.iterdir()):
+                    continue
+                folder.rmdir()
+            except OSError as err:
+                if is_space_errno(err):
+                    where = self.where(folder.relative_to(self.root).as_posix())
+                    raise space_error(err, where) from None
+                continue  # gone, or a writer put something there meanwhile
+            removed += 1
+        return removed
+
     def delete(self, path: str) -> None:
         """Unlink the file and prune empty parent folders up to the root."""
         full = self._resolve(path, allow_temp=True)
         if full.is_dir():
             return  # a folder is not an object: nothing to delete (as on GCS)
         try:
-            full.unlink(missing_ok=True)
+            with self._space(path):
+                full.unlink(missing_ok=True)
         except NotADirectoryError:
             return
         parent = full.parent

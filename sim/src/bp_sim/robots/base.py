@@ -2,9 +2,11 @@
 
 A robot module builds an :class:`mujoco.MjSpec` whose root body is ``base_body`` and
 whose names carry no prefix; :func:`bp_sim.compose.compose_scene` attaches it under the
-prefix :data:`ROBOT_PREFIX`. Mesh files are rewritten to paths under the placeholder folder
-:data:`ROBOT_ASSETS` (relative to the robot's asset root) and their bytes are handed over
-in :attr:`RobotBuild.assets`, so a composed ``to_xml()`` never holds an absolute path.
+prefix :data:`ROBOT_PREFIX`. Mesh files are rewritten to relative paths under the folder
+:data:`ROBOT_ASSETS` (mirroring the robot's asset root) and their bytes are handed over in
+:attr:`RobotBuild.assets`, so a composed ``to_xml()`` never holds an absolute path. The
+assemble stage commits exactly those bytes under those names beside ``scene.xml`` (with
+the source's licence, :attr:`RobotSourceInfo.license_file`), so the file opens on its own.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class RobotSourceInfo:
     root: Path  # asset root on this machine (never written to outputs)
     files: tuple[str, ...]  # model files relative to ``root``
     license: str
+    license_file: Path | None = None  # the source's licence text on this machine, if shipped
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,18 @@ def package_root(package: str) -> Path:
 def package_version(distribution: str) -> str:
     """Installed version of a distribution."""
     return importlib.metadata.version(distribution)
+
+
+@cache
+def distribution_license(distribution: str) -> Path | None:
+    """The licence file an installed distribution ships (``LICENSE*``/``COPYING*``), if any."""
+    dist = importlib.metadata.distribution(distribution)
+    names = sorted(
+        str(f)
+        for f in dist.files or []
+        if f.name.upper().startswith(("LICENSE", "LICENCE", "COPYING"))
+    )
+    return Path(str(dist.locate_file(names[0]))) if names else None
 
 
 @cache

@@ -33,6 +33,7 @@ from bp_sim.robots.base import (
     RobotBuild,
     RobotModel,
     RobotSourceInfo,
+    distribution_license,
     package_root,
     package_version,
     rehome_meshes,
@@ -176,6 +177,13 @@ def menagerie_root() -> Path | None:
     return root if (root / MENAGERIE_FILE).is_file() else None
 
 
+def _menagerie_license(root: Path) -> Path | None:
+    """Menagerie keeps each model's licence beside it (``franka_emika_panda/LICENSE``)."""
+    path = root / MENAGERIE_FILE
+    licence = path.parent / "LICENSE"
+    return licence if licence.is_file() else None
+
+
 def _panda(
     base_body: str,
     home_qpos: tuple[float, ...],
@@ -219,6 +227,7 @@ def robot() -> RobotModel:
             root=m_root,
             files=(MENAGERIE_FILE,),
             license="Apache-2.0",
+            license_file=_menagerie_license(m_root),
         )
         # Menagerie's hand is turned 90 deg from robosuite's about the flange
         home = (*READY[:6], READY[6] - math.pi / 2, FINGER_OPEN, FINGER_OPEN)
@@ -230,6 +239,7 @@ def robot() -> RobotModel:
         root=root,
         files=ROBOSUITE_FILES,
         license="MIT",
+        license_file=distribution_license("robosuite"),
     )
     return _panda(
         "base", (*READY, FINGER_OPEN, -FINGER_OPEN), "right_hand", source, _build_robosuite

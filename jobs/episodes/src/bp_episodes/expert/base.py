@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from bp_sdk.schemas import Region, SimObject, TaskSpec
+from bp_contracts.simready import SimObject
+from bp_contracts.tasks import Region, TaskSpec
 from numpy.typing import NDArray
 
 from bp_episodes.expert.ik import hand_quat

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from bp_sdk.schemas import Region
+from bp_contracts.tasks import Region
 
 from bp_episodes.expert import hand
 from bp_episodes.expert.base import ObjectState, Waypoint, World

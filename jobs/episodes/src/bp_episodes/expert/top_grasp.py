@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bp_sdk.schemas import Region
+from bp_contracts.tasks import Region
 
 from bp_episodes.expert import hand
 from bp_episodes.expert.base import ObjectState, Waypoint, World, grasp_yaw
