@@ -167,16 +167,32 @@ def bench_cli(until: str | None, shards: int) -> dict[str, object]:
 
     with tempfile.TemporaryDirectory(prefix="bp-orch-cli-") as tmp:
         root = Path(tmp) / "store"
-        argv = [str(Path(sys.executable).parent / "bp"), "run", str(SCENE), "--storage", root.as_uri(), "--tasks", str(shards), "--no-report"]
+        argv = [
+            str(Path(sys.executable).parent / "bp"),
+            "run",
+            str(SCENE),
+            "--storage",
+            root.as_uri(),
+            "--tasks",
+            str(shards),
+            "--no-report",
+        ]
         argv += [f"--set={s}" for s in DEMO] + (["--until", until] if until else [])
         t0 = time.perf_counter()
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=3600, check=False, cwd=tmp)
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=3600, check=False, cwd=tmp
+        )
         wall = time.perf_counter() - t0
     if proc.returncode not in (0, 4):
         raise SystemExit(f"bp run failed ({proc.returncode}): " + proc.stderr[-3000:])
     stages = json.loads(proc.stdout)["stages"]
     jobs = sum(float(s.get("job_seconds") or 0) for s in stages)
-    return {"wall_s": wall, "sum_of_job_executions_s": jobs, "overhead_s": wall - jobs, "overhead_fraction": (wall - jobs) / wall}
+    return {
+        "wall_s": wall,
+        "sum_of_job_executions_s": jobs,
+        "overhead_s": wall - jobs,
+        "overhead_fraction": (wall - jobs) / wall,
+    }
 
 
 def main() -> None:
@@ -209,8 +225,10 @@ def main() -> None:
     if not args.steps_only:
         cli = bench_cli(args.until, args.tasks)
         out["cli"] = cli
-        print(f"bp run (the command): wall {cli['wall_s']:.1f} s, job executions {cli['sum_of_job_executions_s']:.1f} s, "
-              f"overhead {cli['overhead_s']:.2f} s = {100 * float(cli['overhead_fraction']):.2f} % (start-up, upload, display included)")
+        print(
+            f"bp run (the command): wall {cli['wall_s']:.1f} s, job executions {cli['sum_of_job_executions_s']:.1f} s, "
+            f"overhead {cli['overhead_s']:.2f} s = {100 * float(cli['overhead_fraction']):.2f} % (start-up, upload, display included)"
+        )
     args.out.write_text(json.dumps(out, indent=2) + "\n")
     print(f"saved {args.out}")
 

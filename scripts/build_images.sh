@@ -25,9 +25,12 @@ export PATH="$HOME/.local/bin:$PATH"
 
 BASE_IMAGE="bp-base:bookworm"              # runtime base: no venv/ensurepip, no pip wheels
 BUILD_BASE_IMAGE="bp-base-build:bookworm"  # the build stages' base: + python3-venv
-MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-SECURITY_MIRROR="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
-INDEX_URL="${BP_INDEX_URL:-https://pypi.org/simple}"
+# package sources: a setting, else this machine's own configuration (apt sources, pip/uv
+# index settings); no host name is written here. DEBIAN_MIRROR / DEBIAN_SECURITY_MIRROR /
+# BP_INDEX_URL override them.
+MIRROR="${DEBIAN_MIRROR:-}"
+SECURITY_MIRROR="${DEBIAN_SECURITY_MIRROR:-}"
+INDEX_URL="${BP_INDEX_URL:-}"
 OUT="build/docker"
 WHEELHOUSE="$OUT/wheelhouse"
 # Mesa EGL with the llvmpipe software rasteriser, reached through libglvnd
@@ -77,7 +80,50 @@ platform_args() {
   printf '%s\n' --platform=manylinux2014_x86_64 --platform=manylinux2010_x86_64 --platform=manylinux1_x86_64
 }
 
+# the URIs of this machine's apt sources (one-line .list and deb822 .sources files), one per
+# line as "URI SUITE..."
+apt_source_lines() {
+  local f
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] && sed -nE 's/^deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+)[[:space:]]+(.*)$/\2 \3/p' "$f"
+  done
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] && awk '
+      /^URIs:/ { n = split(substr($0, 6), uris, " ") }
+      /^Suites:/ { suites = substr($0, 8) }
+      /^[[:space:]]*$/ { for (i = 1; i <= n; i++) print uris[i], suites; n = 0; suites = "" }
+      END { for (i = 1; i <= n; i++) print uris[i], suites }' "$f"
+  done
+}
+
+# the Debian mirrors the rootfs uses: settings first, else this machine's apt sources
+find_mirrors() {
+  local uri suites
+  if [ -z "$MIRROR" ] || [ -z "$SECURITY_MIRROR" ]; then
+    while read -r uri suites; do
+      case " $suites " in
+        *-security*) [ -n "$SECURITY_MIRROR" ] || SECURITY_MIRROR="$uri" ;;
+        *) [ -n "$MIRROR" ] || MIRROR="$uri" ;;
+      esac
+    done < <(apt_source_lines)
+  fi
+  [ -n "$MIRROR" ] || die "no Debian mirror: this machine has no apt source; set DEBIAN_MIRROR=<URL of a Debian mirror>"
+  [ -n "$SECURITY_MIRROR" ] || die "no Debian security mirror in this machine's apt sources; set DEBIAN_SECURITY_MIRROR=<URL>"
+}
+
+# the package index wheels come from: BP_INDEX_URL, else uv's or pip's configured index, else
+# nothing (pip's own default)
+find_index() {
+  [ -n "$INDEX_URL" ] && return 0
+  INDEX_URL="${UV_DEFAULT_INDEX:-${UV_INDEX_URL:-${PIP_INDEX_URL:-}}}"
+  [ -n "$INDEX_URL" ] && return 0
+  if python3 -m pip --version >/dev/null 2>&1; then
+    INDEX_URL="$(python3 -m pip config get global.index-url 2>/dev/null || true)"
+  fi
+}
+
 make_base() {
+  find_mirrors
   if ! command -v debootstrap >/dev/null 2>&1; then
     [ "$(id -u)" -eq 0 ] || die "debootstrap is missing: install it (apt-get install debootstrap)"
     say "installing debootstrap (apt)"
@@ -172,7 +218,10 @@ fill_wheelhouse() {
   complete "$OUT/requirements-all.txt" && return 0
   say "downloading wheels into $WHEELHOUSE"
   mapfile -t target < <(platform_args)
-  pip_host download --quiet --index-url "$INDEX_URL" -d "$WHEELHOUSE" "${target[@]}" \
+  find_index
+  local index=()
+  [ -z "$INDEX_URL" ] || index=(--index-url "$INDEX_URL")
+  pip_host download --quiet "${index[@]}" -d "$WHEELHOUSE" "${target[@]}" \
     --no-deps --require-hashes --only-binary=:all: --implementation cp --python-version 3.11 \
     --abi cp311 -r "$OUT/requirements-all.txt" >&2
   index_wheelhouse

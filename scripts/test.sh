@@ -32,5 +32,18 @@ if [ "${BP_DOCKER_TESTS:-1}" != 0 ]; then
     export BP_DOCKER_IMAGES
   fi
 fi
+# bounded fuzzing of the parsers of untrusted input (scripts/fuzz.sh, docs/FAULTS.md):
+# BP_FUZZ_SECONDS is its budget (default 120 s); 0 skips it, outside CI only. A finding (a
+# traceback, a hang, a commit from bad input) fails the command, each one listed.
+fuzz_seconds="${BP_FUZZ_SECONDS:-120}"
+if [ "$fuzz_seconds" = 0 ] && [ -z "${CI:-}" ]; then
+  echo "== fuzz: skipped (BP_FUZZ_SECONDS=0)" >&2
+elif [ "$fuzz_seconds" = 0 ]; then
+  echo "BP_FUZZ_SECONDS=0 skips fuzzing outside CI only; unset it (or give seconds) in CI" >&2
+  exit 2
+else
+  echo "== fuzz (scripts/fuzz.sh $fuzz_seconds)" >&2
+  bash scripts/fuzz.sh "$fuzz_seconds"
+fi
 echo "== pytest" >&2
 exec uv run --frozen pytest -p no:cacheprovider --cov=bp_sdk --cov-report=term --cov-fail-under=90 "$@"

@@ -3,6 +3,8 @@ and every episode's place (file, rows, from_timestamp) stays exact across files.
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +14,10 @@ import pytest
 from bp_dataset.layout import data_path, lossless_path
 from bp_dataset.layout import lossless_member as member
 from bp_dataset.video import VideoParams, verify_video
-from bp_export.encoding import EncoderPool, KeyEncoders, next_file
+from bp_export import encoding
+from bp_export.encoding import EncoderPool, drop_spares, next_file, prestart
 from bp_export.files import RollingNpz, RollingParquet, Staging
+from bp_export.frames import NpzStreams
 from bp_sdk.commit import OutputWriter
 from bp_sdk.errors import PermanentError
 from bp_sdk.layout import Unit
@@ -34,6 +38,34 @@ def _npz(tmp: Path, i: int, frames: np.ndarray) -> Path:
     return p
 
 
+def test_npz_streams_read_what_np_load_reads(tmp_path: Path) -> None:
+    """One-inflate reads equal np.load's arrays; a corrupted member is an error, not data."""
+    rng = np.random.default_rng(3)
+    arrays = {
+        "observation.images.a": _images(5, 1, size=16),
+        "x": rng.normal(size=(7, 8)).astype(np.float32),
+        "t": np.arange(4, dtype=np.int64),
+        "f": np.asfortranarray(rng.normal(size=(3, 5))),
+        "empty": np.zeros((0, 3), dtype=np.float32),
+    }
+    for name, save in (("z", np.savez_compressed), ("s", np.savez)):
+        path = tmp_path / f"{name}.npz"
+        save(path, **arrays)
+        with np.load(path) as ref, NpzStreams(path) as streams:
+            for key in arrays:
+                got = streams.array(key)
+                assert got.dtype == ref[key].dtype and got.shape == ref[key].shape
+                np.testing.assert_array_equal(got, ref[key])
+    path = tmp_path / "z.npz"
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("observation.images.a.npy")
+    data[info.header_offset + 30 + len(info.filename) + 40] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with NpzStreams(path) as streams, pytest.raises((zipfile.BadZipFile, zlib.error)):
+        streams.array("observation.images.a")
+
+
 def test_next_file_counts_like_lerobot() -> None:
     """file_index counts up to chunks_size - 1, then the chunk index moves on."""
     assert next_file(0, 0, 3) == (0, 1)
@@ -44,15 +76,23 @@ def test_video_files_roll_over_at_episode_boundaries(tmp_path: Path) -> None:
     """A 1-byte bound gives one file per episode (sizes are exact between episodes); each
     file is checked at close, and timestamps restart at 0 in every file."""
     params = VideoParams(encoder="libsvtav1", fps=FPS, width=64, height=64)
-    enc = KeyEncoders(["observation.images.a"], params, tmp_path / "videos", max_file_bytes=1)
+    key = "observation.images.a"
+    pool = EncoderPool([key], params, tmp_path / "videos", max_file_bytes=1, workers=1)
     lengths = [5, 8, 3]
-    placed, closed = [], []
-    for i, n in enumerate(lengths):
-        reply = enc.episode(i, str(_npz(tmp_path, i, _images(n, i))), n)
-        placed.append(reply["videos"]["observation.images.a"])
-        closed += reply["closed"]
-    assert [f["episodes"] for f in closed] == [[0], [1]]  # closed (and checked) at each rollover
-    files = closed + enc.finish()["closed"]
+    closed = []
+    try:
+        for i, n in enumerate(lengths):
+            pool.submit(i, str(_npz(tmp_path, i, _images(n, i))), n)
+            closed += pool.take_closed()
+        assert [f["episodes"] for f in closed] == [
+            [0],
+            [1],
+        ]  # closed (and checked) at each rollover
+        pool.finish()
+        files = closed + pool.take_closed()
+    finally:
+        pool.close()
+    placed = [pool.results[i]["videos"][key] for i in range(len(lengths))]
     assert [(f["chunk_index"], f["file_index"], f["episodes"]) for f in files] == [
         (0, 0, [0]),
         (0, 1, [1]),
@@ -83,6 +123,57 @@ def test_pool_of_workers_encodes_and_verifies(tmp_path: Path) -> None:
         assert not verify_video(Path(files[0]["path"]), [6, 10], FPS, 64, 64).ok
     finally:
         pool.close()
+
+
+def _pool_files(tmp: Path, workers: int, lengths: list[int]) -> dict[str, bytes]:
+    """Encode the episodes with ``workers`` processes; every video file's bytes by name."""
+    params = VideoParams(encoder="libsvtav1", fps=FPS, width=64, height=64)
+    keys = ["observation.images.a", "observation.images.b"]
+    out = tmp / f"videos-{workers}"
+    pool = EncoderPool(keys, params, out, 40_000, workers=workers)
+    try:
+        for i, n in enumerate(lengths):
+            pool.submit(i, str(_npz(tmp, i, _images(n, 30 + i))), n, sample=i == 1)
+            pool.poll()
+        pool.finish()
+        files = pool.take_closed()
+        assert all(f["problems"] == [] for f in files)
+        assert set(pool.results[1]["samples"]) == set(keys)
+        return {
+            Path(f["path"]).relative_to(out).as_posix(): Path(f["path"]).read_bytes() for f in files
+        }
+    finally:
+        pool.close()
+
+
+def test_more_workers_than_cameras_write_the_same_bytes(tmp_path: Path) -> None:
+    """Episodes encoded by 1, 2 or 3 processes give identical files, rollovers included."""
+    lengths = [6, 9, 4, 7, 5]
+    one = _pool_files(tmp_path, 1, lengths)
+    assert len(one) > 2  # the 40 kB bound rolled over
+    assert _pool_files(tmp_path, 2, lengths) == one
+    assert _pool_files(tmp_path, 3, lengths) == one
+
+
+def test_prestarted_workers_are_taken_or_stopped(tmp_path: Path) -> None:
+    """Prestarted encoders are taken by the next pool (extras stopped) or by drop_spares."""
+    params = VideoParams(encoder="libsvtav1", fps=FPS, width=64, height=64)
+    prestart(3)
+    spool, started = encoding._SPARE[0][0], list(encoding._SPARE[0][1])
+    pool = EncoderPool(["observation.images.a"], params, tmp_path / "v", 1 << 30, workers=2)
+    try:
+        assert not encoding._SPARE and pool.workers == started[:2]
+        assert started[2].proc.poll() is not None  # the third was stopped
+        pool.submit(0, str(_npz(tmp_path, 0, _images(4, 1))), 4)
+        pool.finish()
+        assert [f["problems"] for f in pool.take_closed()] == [[]]
+    finally:
+        pool.close()
+    assert not spool.exists()
+    prestart(2)
+    (_, unused) = encoding._SPARE[0]
+    drop_spares()
+    assert not encoding._SPARE and all(w.proc.poll() is not None for w in unused)
 
 
 def test_worker_errors_are_reported(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from bp_dataset.video import VideoEncoder
+from bp_dataset.video import VideoParams
+from bp_export import encode_worker
 from bp_export.stage import ExportStage
 from bp_sdk.commit import load_record
 from bp_sdk.errors import ExitCode
@@ -154,13 +155,12 @@ def test_a_dropped_video_frame_fails_the_export(
 ) -> None:
     """An encoder that loses one frame is caught by decoding after encoding: the export fails and commits nothing."""
     st = episodes_store_core
-    real_add = VideoEncoder.add_episode
+    real_encode = encode_worker.encode_episode
 
-    def lossy_add(self: VideoEncoder, frames: np.ndarray) -> None:
-        real_add(self, frames[:-1])
-        self.frames += 1  # it believes it wrote them all
+    def lossy_encode(params: VideoParams, frames: np.ndarray) -> tuple[list[Any], Any]:
+        return real_encode(params, frames[:-1])  # the caller believes it encoded them all
 
-    monkeypatch.setattr(VideoEncoder, "add_episode", lossy_add)
+    monkeypatch.setattr(encode_worker, "encode_episode", lossy_encode)
     env = export_env(st.storage, st.run, "lossy", EXPORT_WORKERS="1")  # encoders in this process
     assert run_stage(ExportStage(), env) == ExitCode.PERMANENT
     unit = Unit(st.scene, st.run, "export", dataset="lossy")

@@ -12,6 +12,7 @@ from bp_dataset.stats import (
     RunningStats,
     episode_stats,
 )
+from bp_export.frames import HIST_BATCH, image_histogram
 
 
 def test_running_stats_match_numpy_across_growing_ranges() -> None:
@@ -83,3 +84,19 @@ def test_image_stats_are_exact() -> None:
     for key, q in zip(QUANTILE_KEYS, QUANTILES, strict=True):
         want = np.quantile(px, q, axis=0, method="inverted_cdf") / 255
         np.testing.assert_array_equal(np.array(out[key]).ravel(), want)
+
+
+def test_image_histogram_counts_like_bincount() -> None:
+    """Pillow's channel counts equal np.bincount's, and give ImageStats.update's result."""
+    rng = np.random.default_rng(7)
+    frames = rng.integers(0, 256, size=(HIST_BATCH + 9, 12, 20, 3), dtype=np.uint8)
+    counts = image_histogram(frames)
+    px = frames.reshape(-1, 3)
+    want = np.stack([np.bincount(px[:, c], minlength=256) for c in range(3)])
+    np.testing.assert_array_equal(counts, want)
+    direct, counted = ImageStats(), ImageStats()
+    direct.update(frames)
+    counted.add_counts(counts, len(frames))
+    assert counted.result() == direct.result()
+    with pytest.raises(ValueError, match="uint8"):
+        image_histogram(frames.astype(np.int16))

@@ -8,7 +8,15 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from bp_dataset.video import VideoEncoder, VideoParams, count_frames, read_frames, verify_video
+from bp_dataset.video import (
+    VideoEncoder,
+    VideoParams,
+    count_frames,
+    encode_episode,
+    read_frames,
+    verify_video,
+)
+from bp_export.frames import read_packets, write_packets
 
 FPS = 20
 SIZE = 64
@@ -102,3 +110,22 @@ def test_bad_frames_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="expected"):
         enc.add_episode(np.zeros((2, 32, 32, 3), dtype=np.uint8))
     enc.abort()
+
+
+def test_packets_encoded_elsewhere_make_the_same_file(tmp_path: Path) -> None:
+    """Packets from encode_episode, via a packets file, make the bytes add_episode makes."""
+    params = VideoParams(encoder="libsvtav1", fps=FPS, width=SIZE, height=SIZE)
+    eps = [_frames(7, 1), _frames(12, 2), _frames(3, 3)]
+    _encode(tmp_path / "direct.mp4", eps)
+    enc = VideoEncoder(tmp_path / "packets.mp4", params)
+    for i, frames in enumerate(eps):
+        packets, header = encode_episode(params, frames)
+        assert packets[0].keyframe and header
+        write_packets(tmp_path / f"{i}.packets", packets)
+        enc.add_packets(read_packets(tmp_path / f"{i}.packets"), len(frames), header)
+    enc.close()
+    assert (tmp_path / "packets.mp4").read_bytes() == (tmp_path / "direct.mp4").read_bytes()
+    cut = (tmp_path / "0.packets").read_bytes()[:-5]
+    (tmp_path / "cut.packets").write_bytes(cut)
+    with pytest.raises(ValueError, match="truncated"):
+        read_packets(tmp_path / "cut.packets")

@@ -17,6 +17,8 @@ from bp_sdk.runner import Stage, StageContext, StageResult, run_stage
 from bp_sdk.settings import JobSettings
 from bp_sdk.storage import Storage
 
+from tests.conftest import script
+
 
 @pytest.fixture
 def local_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -95,6 +97,28 @@ def test_folder_without_owner_file_swept_after_grace(local_tmp: Path) -> None:
     old = folder.stat().st_mtime - spool.ORPHAN_GRACE_S - 5
     os.utime(folder, (old, old))
     assert spool.sweep().removed == [folder.name]
+
+
+def test_cleanup_grace_applies_to_folders_without_owner_file(local_tmp: Path, tmp_path: Path) -> None:
+    """`bp cleanup --grace 0s` removes a dead pid's folder without owner file at once; 24h waits the default grace."""
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, timeout=60, check=True)
+    folder = local_tmp / "bp-spool" / f"export-spool-{proc.stdout.strip()}-abc"
+    folder.mkdir(parents=True)
+    store = tmp_path / "store"
+    store.mkdir()
+    env = {**os.environ, "TMPDIR": str(local_tmp)}
+
+    def cleanup(grace: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([script("bp"), "cleanup", "--storage", store.as_uri(), "--grace", grace],
+                              env=env, capture_output=True, text=True, timeout=120, check=False)
+
+    kept = cleanup("24h")
+    assert kept.returncode == 0, kept.stderr
+    assert folder.exists()  # too young for the default grace: its owner file may be on its way
+    swept = cleanup("0s")
+    assert swept.returncode == 0, swept.stderr
+    assert not folder.exists() and "1 spool folders of dead processes" in swept.stderr
 
 
 class _Settings(JobSettings):

@@ -119,25 +119,4 @@ def test_full_local_temp_is_one_line(name: str, stage_specs: dict[str, Spec],
         (local_tmp / "filler.bin").unlink()
         left = _local_temp_left(local_tmp)
     assert not (root / spec.unit.commit_path).exists()
-    if name == "export":  # its own temp folders: see test_export_local_temp_is_spooled
-        return
     assert left == []
-
-
-@EXPORT_LEAKS
-@pytest.mark.xfail(
-    strict=True,
-    reason="jobs/export makes its temp folders with tempfile.mkdtemp, not bp_sdk.spool.make_spool "
-    "(one-line change each, docs/FAULTS.md): the runner cannot remove them on the way out",
-)
-def test_export_local_temp_is_spooled(stage_specs: dict[str, Spec], prepared: dict[str, Path],
-                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Export that fails on a full TMPDIR leaves nothing there: its folders are spool folders."""
-    spec = stage_specs["export"]
-    root = tmp_path / "bp-data"
-    shutil.copytree(prepared["export"], root)
-    with tmpfs(tmp_path / "tmp", 1 << 20) as local_tmp:
-        fill(local_tmp, 0)
-        assert _run(spec, root, local_tmp, monkeypatch) == 1
-        (local_tmp / "filler.bin").unlink()
-        assert _local_temp_left(local_tmp) == []

@@ -7,6 +7,7 @@ The coverage-guided runs are ``scripts/fuzz.sh [seconds]`` (``python -m tests.fu
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -178,3 +179,15 @@ def test_engine_reports_every_kind_of_fault(tmp_path: Path) -> None:
     assert any(t.startswith("ran longer than") for t in texts)
     assert any("a hang in native code" in t for t in texts)
     assert any("child ended with -11" in t for t in texts)
+
+
+@pytest.mark.slow
+def test_fuzz_script_fails_on_a_finding_and_lists_it(tmp_path: Path) -> None:
+    """scripts/fuzz.sh (run by scripts/test.sh) exits 1 on a finding and prints each one with what happened."""
+    env = {**os.environ, "BP_FUZZ_TARGET": "selftest", "TMPDIR": str(tmp_path)}
+    proc = subprocess.run(["bash", "scripts/fuzz.sh", "15"], capture_output=True, text=True,
+                          timeout=180, check=False, cwd=HERE.parents[1], env=env)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "fuzz: findings kept in" in proc.stderr
+    listed = [ln for ln in proc.stderr.splitlines() if ln.startswith("-- finding ")]
+    assert listed and all(Path(ln.removeprefix("-- finding ").rstrip(":")).is_file() for ln in listed)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -28,9 +27,8 @@ def test_missing_venv_skips_naming_the_script(
 
 
 def test_env_script_is_a_no_op_when_current() -> None:
-    """scripts/infra_tools_env.sh does nothing (fast) when the venv matches the lock."""
+    """scripts/infra_tools_env.sh does nothing when the venv matches the lock (says it is up to date)."""
     need_infra_venv()
-    start = time.monotonic()
     proc = subprocess.run(
         ["bash", "scripts/infra_tools_env.sh"],
         cwd=REPO,
@@ -46,4 +44,3 @@ def test_env_script_is_a_no_op_when_current() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "up to date" in proc.stderr
-    assert time.monotonic() - start < 5

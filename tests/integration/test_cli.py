@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
 from bp_contracts.scene_manifest import SceneManifest
-from bp_sdk.commit import read_committed
+from bp_sdk.commit import commit, load_record, read_committed
 from bp_sdk.errors import ExitCode
+from bp_sdk.layout import Unit
 from bp_sdk.storage import open_storage
 
 from tests.conftest import EXAMPLES, script
@@ -71,6 +73,63 @@ def test_set_changes_run_id(tmp_path: Path) -> None:
     assert len(runs) == 2
     params = [read_committed(store, "kitchen_counter", r, "ingest")[0].record.params for r in runs]  # type: ignore[index]
     assert sorted(p["INGEST_OUTLIER_FACTOR"] for p in params) == [3.0, 5.0]
+
+
+def test_stage_set_in_another_run_says_why(tmp_path: Path) -> None:
+    """A stage given --set values its upstream ran without: the CLI names the runs and the fix, the job's marker too."""
+    uri = (tmp_path / "store").as_uri()
+    ingest = _bp("stage", "ingest", "--scene", str(EXAMPLES / "kitchen_counter"), "--storage", uri)
+    assert ingest.returncode == 0, ingest.stderr
+    store = open_storage(uri)
+    (first,) = store.list_dirs("scenes/kitchen_counter/runs/")
+    grasp = "SIMREADY_MAX_GRASP_KG=2"
+    out = _bp("stage", "simready", "--scene", "kitchen_counter", "--storage", uri, "--set", grasp)
+    assert out.returncode == ExitCode.CONFIG, out.stderr
+    assert "the --set values are part of the run id" in out.stderr
+    assert (
+        "ingest has not committed in run r-" in out.stderr
+        and f"it has in run {first}" in out.stderr
+    )
+    assert (
+        f"--run-id {first} --set {grasp}" in out.stderr
+        and f"run ingest with --set {grasp}" in out.stderr
+    )
+    assert "running bp-simready" not in out.stderr  # refused before the job started
+    assert store.list_dirs("scenes/kitchen_counter/runs/") == [first]
+    found = re.search(r"has not committed in run (r-[0-9a-f]+)", out.stderr)
+    assert found is not None
+    # the job's own marker (a run id given explicitly) names the run and RUN_ID too
+    derived = found.group(1)
+    args = ("--scene", "kitchen_counter", "--storage", uri, "--run-id", derived, "--set", grasp)
+    job = _bp("stage", "simready", *args)
+    assert job.returncode == ExitCode.PERMANENT, job.stderr
+    assert f"it has committed in run {first} of this scene" in job.stderr
+    assert f"RUN_ID={first}" in job.stderr and "--set values" in job.stderr
+
+
+def test_dataset_stage_set_in_another_run_says_why(tmp_path: Path) -> None:
+    """gate given --set values export ran without: the error names the run whose dataset export committed."""
+    uri = (tmp_path / "store").as_uri()
+    ingest = _bp("stage", "ingest", "--scene", str(EXAMPLES / "kitchen_counter"), "--storage", uri)
+    assert ingest.returncode == 0, ingest.stderr
+    store = open_storage(uri)
+    (first,) = store.list_dirs("scenes/kitchen_counter/runs/")
+    # an export commit in the first run's dataset (ingest's record, committed there; gate never starts)
+    record = load_record(store, Unit("kitchen_counter", first, "ingest"))
+    assert record is not None
+    dataset = f"kitchen_counter-{first}"
+    commit(store, record.model_copy(update={"stage": "export", "dataset_id": dataset}))
+    assert load_record(store, Unit("kitchen_counter", first, "export", dataset=dataset)) is not None
+    out = _bp(
+        "stage", "gate", "--scene", "kitchen_counter", "--storage", uri, "--set", "GATE_WORKERS=1"
+    )
+    assert out.returncode == ExitCode.CONFIG, out.stderr
+    assert (
+        "export has not committed in run r-" in out.stderr
+        and f"it has in run {first}" in out.stderr
+    )
+    assert f"--run-id {first} --set GATE_WORKERS=1" in out.stderr
+    assert "run ingest … export with --set GATE_WORKERS=1 too" in out.stderr
 
 
 def test_unknown_stage_lists_valid_names(tmp_path: Path) -> None:

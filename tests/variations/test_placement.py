@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -119,12 +118,11 @@ def test_yaw_turn_turns_about_z_only() -> None:
 
 
 def test_full_surface_returns_none_within_the_budget(counted: list[int]) -> None:
-    """A surface covered by an obstacle yields None after at most max_candidates evaluations, quickly."""
+    """A surface covered by an obstacle yields None after at most max_candidates evaluations."""
     board = Surface("board", 0.3, Footprint(0.0, 0.0, 0.38, 0.15, 0.0))
     blocker = [Footprint(0.0, 0.0, 0.4, 0.2, 0.0)]
     for budget in (10, 33, 500, 2000):
         counted.clear()
-        t0 = time.perf_counter()
         result = search_free_spot(
             board,
             0.03,
@@ -139,7 +137,6 @@ def test_full_surface_returns_none_within_the_budget(counted: list[int]) -> None
         assert result.spot is None
         assert sum(counted) == result.evaluations <= budget
         assert result.evaluations >= budget * 0.8  # it really used the budget
-        assert time.perf_counter() - t0 < 1.0
 
 
 def test_sweep_finds_the_single_free_gap(counted: list[int]) -> None:

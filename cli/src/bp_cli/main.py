@@ -15,7 +15,7 @@ import typer
 from bp_sdk.cleanup import cleanup, cleanup_delivery_root, parse_duration
 from bp_sdk.errors import BPError
 from bp_sdk.layout import Unit
-from bp_sdk.spool import sweep
+from bp_sdk.spool import ORPHAN_GRACE_S, sweep
 from bp_sdk.storage import open_storage
 
 from bp_cli.approve import approve_cmd
@@ -39,7 +39,7 @@ from bp_cli.report import MEANING, show_unit
 from bp_cli.report_cmd import report_cmd
 from bp_cli.run_cmd import run_cmd
 from bp_cli.stages import available_stages, run_tasks, stage_script
-from bp_cli.units import SHARDED, stage_unit
+from bp_cli.units import SHARDED, check_upstream_run, stage_unit
 from bp_cli.verify import verify_cmd
 from bp_cli.workflow_cmd import workflow_app
 
@@ -102,6 +102,8 @@ def stage_cmd(
             )
         script = stage_script(name)
         store, scene_id, rid, execution, env = launch(uri, scene, run_id, overrides, log_format)
+        if run_id is None:
+            check_upstream_run(store, name, scene_id, rid, overrides, env)
         console.print(
             f"running [bold]bp-{name}[/] scene={scene_id} run={rid} execution={execution} tasks={tasks}"
         )
@@ -151,6 +153,8 @@ def _stage_cloud(
     if not project or not region:
         raise UsageError("--cloud needs --project (or ADC's project) and --region")
     store, scene_id, rid, _execution, env = launch(uri, scene, run_id, overrides, "json")
+    if run_id is None:
+        check_upstream_run(store, name, scene_id, rid, overrides, env)
     job_env = {"SCENE_ID": scene_id, "RUN_ID": rid, **overrides}
     code, execution = run_job_cloud(
         console,
@@ -189,7 +193,8 @@ def cleanup_cmd(
             cleanup_delivery_root(open_storage(r), period, dry_run=dry_run)
             for r in deliver_root or []
         ]
-        swept = sweep(dry_run=dry_run)
+        orphan_grace = min(ORPHAN_GRACE_S, period.total_seconds())
+        swept = sweep(dry_run=dry_run, orphan_grace_s=orphan_grace)
     except ValueError as err:
         raise typer.BadParameter(str(err)) from None
     except BPError as err:

@@ -4,6 +4,7 @@ local interpreter, in containers with ``--docker``, or deployed on GCP with ``--
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -35,7 +36,7 @@ from bp_cli.errors import UsageError
 from bp_cli.local_flow import LocalSetup, place_of
 from bp_cli.local_run import LocalRun, execute, log_dir_for
 from bp_cli.outcome import exit_code, print_failure, print_pipeline_result
-from bp_cli.scenes import BLUEPRINT, scene_id_for, upload_scene
+from bp_cli.scenes import BLUEPRINT, upload_scenes
 from bp_cli.stages import available_stages
 from bp_cli.workflow_files import BATCH, PIPELINE, stage_order
 
@@ -209,13 +210,11 @@ def _show(outcome: Any, store: Storage, logs: Path, prefix: str) -> None:
 
 
 def _batch_folder(store: Storage, folder: Path) -> list[str]:
-    scenes = sorted(p for p in folder.iterdir() if (p / BLUEPRINT).is_file())
+    # lexists: a scene.json that is a pipe or a link makes a scene folder, refused by name
+    scenes = sorted(p for p in folder.iterdir() if os.path.lexists(p / BLUEPRINT))
     if not scenes:
         raise UsageError(f"--batch {folder}: no scene folders (sub-folders holding {BLUEPRINT})")
-    ids = []
-    for path in scenes:
-        ids.append(scene_id_for(path))
-        upload_scene(store, path, ids[-1])
+    ids = upload_scenes(store, scenes)
     console.print(f"uploaded {len(ids)} scenes to {escape(store.uri)}/scenes/: {', '.join(ids)}")
     return ids
 

@@ -1,11 +1,13 @@
 """Approval records: the only way past a failed gate, and an audited one.
 
 An approval says **who** (the authenticated identity, never a typed name), **why** (a
-real reason), **which checks** (only threshold checks that actually failed in the
-committed decision), **until when** (required, at most :data:`MAX_VALIDITY`) and **for
-which dataset digest** (read from the decision; a re-export has another digest). It is
-written create-if-absent to ``datasets/<id>/approvals/<approval_id>.json``, beside the
-gate's committed output, never inside it, and logged.
+real reason; ``bp approve`` refuses control, lone surrogate and bidi override characters
+in it and in the approver, see ``bp_sdk.text``), **which checks** (only threshold checks
+that actually failed in the committed decision), **until when** (required, at most
+:data:`MAX_VALIDITY`) and **for which dataset digest** (read from the decision; a
+re-export has another digest). It is written create-if-absent to
+``datasets/<id>/approvals/<approval_id>.json``, beside the gate's committed output, never
+inside it, and logged.
 
 Deliver accepts one approval that covers every failed check, names the digest of the
 committed decision and the dataset, has not expired, and (in production) comes from an
@@ -28,6 +30,7 @@ from bp_sdk.commit import CommitRecord
 from bp_sdk.errors import BPError, ConfigError, Problem
 from bp_sdk.layout import approvals_dir
 from bp_sdk.storage import Storage, join
+from bp_sdk.text import MULTILINE, text_problem
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bp_dataset.decision import DECISION_FILE, GateDecision, dataset_unit, load_decision
@@ -217,6 +220,7 @@ def create_approval(
     now = now or datetime.now(tz=UTC)
     decision, record = load_decision(storage, dataset_id)
     problems = request_problems(decision, checks, reason, now, now + expires_in)
+    problems += [p for p in [text_problem("approver", approver.principal)] if p is not None]
     if problems:
         raise ConfigError(
             f"approval for dataset {dataset_id!r} refused ({len(problems)} problems)",
@@ -306,6 +310,7 @@ def request_problems(
                 )
             )
     out += [Problem("--reason", p) for p in reason_problems(reason)]
+    out += [p for p in [text_problem("--reason", reason, MULTILINE)] if p is not None]
     out += [Problem("--expires-in", p) for p in validity_problems(created, expires)]
     return out
 

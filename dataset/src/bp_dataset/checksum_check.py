@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
-from bp_sdk.errors import BPError
+from bp_sdk.errors import BPError, NotFoundError
 
 from bp_dataset.checksums import dataset_digest, missing_and_extra, parse_sums, sha256_stream
 from bp_dataset.delivery import NOT_DATASET_FILES, delivery_checks
@@ -80,8 +80,9 @@ def check_checksums(
     problems = Problems()
     try:
         sums = root.read(SHA256SUMS)
-    except BPError:
-        problems.add(f"{SHA256SUMS}: missing (the dataset cannot be checked without it)")
+    except BPError as exc:
+        why = "missing" if isinstance(exc, NotFoundError) else f"cannot be read ({exc.message})"
+        problems.add(f"{SHA256SUMS}: {why[:240]} (the dataset cannot be checked without it)")
         return ChecksumOutcome(CheckResult.from_problems(CHECKSUMS, problems, None, ""), None)
     listed, sum_errors = parse_sums(sums)
     for err in sum_errors:

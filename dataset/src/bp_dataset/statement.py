@@ -8,18 +8,20 @@ authenticated them), why, which checks, when and until when.
 
 It is rendered only from the delivery record (its ``statement`` field aside) and the
 committed gate decision the record names, so a re-delivery renders the same bytes. Every
-text that comes from data goes through :func:`md_text` (or :func:`md_code` for plain
-identifiers): whitespace and control characters become one space or U+FFFD, and Markdown
-and HTML punctuation is backslash-escaped, so a reason with ``|``, backticks, newlines or
+text that comes from data goes through :func:`md_text` (``bp_sdk.text.for_markdown``, the
+one Markdown escaping the dataset card uses too) or :func:`md_code` for plain identifiers:
+whitespace and control characters become one space or U+FFFD, and Markdown and HTML
+punctuation is backslash-escaped, so a reason with ``|``, backticks, newlines or
 ``<script>`` stays text inside its table cell. No data starts a line.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import UTC, datetime
 from typing import Any, Final
+
+from bp_sdk.text import for_markdown
 
 from bp_dataset.decision import DecisionCheck, GateDecision
 from bp_dataset.delivery import (
@@ -31,9 +33,7 @@ from bp_dataset.delivery import (
 )
 from bp_dataset.layout import SHA256SUMS
 
-_ESCAPE: Final = re.compile(r"([\\`*_\[\]<>|&~$#])")
 _PLAIN: Final = re.compile(r"^[A-Za-z0-9._:@/+=-]+$")
-_HIDDEN: Final = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs"})
 OPS: Final = {">=": "≥", "<=": "≤", "==": "=", "holds": "holds"}
 DETAILS_SHOWN: Final = 10  # per failed check; decision.json has them all
 VALUE_CHARS: Final = 160
@@ -42,14 +42,7 @@ DETAIL_CHARS: Final = 300
 
 def md_text(value: object, limit: int | None = None) -> str:
     """``value`` as inline Markdown text that renders literally (one line, escaped)."""
-    text = "".join(
-        " " if ch.isspace() else "\ufffd" if unicodedata.category(ch) in _HIDDEN else ch
-        for ch in str(value)
-    )
-    text = " ".join(text.split())
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return _ESCAPE.sub(r"\\\1", text) if text else "—"
+    return for_markdown(value, limit)
 
 
 def md_code(value: object) -> str:

@@ -194,6 +194,14 @@ class ImageStats:
             for c in range(self.channels):
                 self.hist[c] += np.bincount(px[:, c], minlength=256)
 
+    def add_counts(self, hist: np.ndarray, frames: int) -> None:
+        """Add ``(channels, 256)`` value counts already taken from ``frames`` frames."""
+        counts = np.asarray(hist, dtype=np.int64)
+        if counts.shape != self.hist.shape:
+            raise ValueError(f"expected counts of shape {self.hist.shape}, got {counts.shape}")
+        self.frames += int(frames)
+        self.hist += counts
+
     def merge(self, other: ImageStats) -> None:
         """Add another accumulator's counts."""
         self.frames += other.frames

@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from bp_sdk.errors import BPError
+from bp_sdk.errors import BPError, NotFoundError
 from pydantic import ValidationError
 
 from bp_dataset.features import Recording, features
@@ -81,8 +81,10 @@ def read_json(root: DatasetRoot, rel: str, problems: Problems) -> Any:
     """Parsed JSON of a dataset file, or None with the problem recorded."""
     try:
         return json.loads(root.read(rel))
-    except BPError:
+    except NotFoundError:
         problems.add(f"{rel}: missing")
+    except BPError as exc:  # there, but refused (a named pipe in a local folder, say)
+        problems.add(f"{rel}: cannot be read ({_problem_path(exc)})")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         problems.add(f"{rel}: not valid JSON ({str(exc)[:120]})")
     return None

@@ -5,9 +5,11 @@ reader seeks to ``from_timestamp + timestamp`` and accepts a frame within 1e-4 s
 file written here has constant frame rate, frame ``i`` at pts exactly ``i / fps``
 (the muxer's time base is a multiple of fps), and one codec and pixel format everywhere.
 
-:class:`VideoEncoder` appends episodes to one file. :func:`verify_video` decodes every
-frame of a file and checks the count, every frame's time and size, and how many frames
-fall in each episode's time range; any difference is a problem, never a warning.
+:func:`encode_episode` encodes one episode with a fresh encoder into packets (which can be
+made anywhere: another process, in parallel with other episodes); :class:`VideoEncoder`
+appends episodes, or their packets, to one file. :func:`verify_video` decodes every frame
+of a file and checks the count, every frame's time and size, and how many frames fall in
+each episode's time range; any difference is a problem, never a warning.
 """
 
 from __future__ import annotations
@@ -64,6 +66,62 @@ class VideoParams:
         raise ValueError(f"unsupported encoder {self.encoder!r}; use one of {sorted(CODEC_NAMES)}")
 
 
+@dataclass(frozen=True)
+class EncodedPacket:
+    """One packet of an episode's stream, times in frames from the episode's start."""
+
+    pts: int
+    dts: int | None
+    duration: int
+    keyframe: bool
+    data: bytes
+
+
+def _check_frames(frames: np.ndarray, p: VideoParams) -> None:
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[1:] != (p.height, p.width, 3):
+        raise ValueError(
+            f"expected (N, {p.height}, {p.width}, 3) uint8 frames, got {frames.shape} {frames.dtype}"
+        )
+
+
+def _open_encoder(p: VideoParams) -> Any:
+    cc: Any = av.CodecContext.create(p.encoder, "w")
+    cc.width = p.width
+    cc.height = p.height
+    cc.pix_fmt = p.pix_fmt
+    cc.time_base = Fraction(1, p.fps)
+    cc.framerate = Fraction(p.fps)
+    cc.flags |= av.codec.context.Flags.global_header  # the same header as a file's stream
+    cc.options = p.options()
+    cc.open()
+    return cc
+
+
+def _encode(p: VideoParams, frames: np.ndarray) -> tuple[list[Any], bytes | None]:
+    """The episode's packets (PyAV's) from a fresh encoder, flushed; and its header."""
+    _check_frames(frames, p)
+    os.environ.setdefault("SVT_LOG", "1")
+    cc = _open_encoder(p)
+    tb = Fraction(1, p.fps)
+    packets: list[Any] = []
+    for i, img in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+        frame.pts = i
+        frame.time_base = tb
+        packets += cc.encode(frame)
+    packets += cc.encode(None)
+    return packets, cc.extradata
+
+
+def encode_episode(p: VideoParams, frames: np.ndarray) -> tuple[list[EncodedPacket], bytes | None]:
+    """One episode's packets from a fresh encoder (flushed), and its codec header."""
+    packets, header = _encode(p, frames)
+    return [
+        EncodedPacket(int(k.pts), k.dts, int(k.duration or 0), bool(k.is_keyframe), bytes(k))
+        for k in packets
+    ], header
+
+
 class VideoEncoder:
     """One mp4 file of concatenated episodes; frame ``i`` of the file is at ``i / fps``.
 
@@ -97,54 +155,37 @@ class VideoEncoder:
         self._stream = stream
         self._closed = False
 
-    def _encoder(self) -> Any:
-        p = self.params
-        cc: Any = av.CodecContext.create(p.encoder, "w")
-        cc.width = p.width
-        cc.height = p.height
-        cc.pix_fmt = p.pix_fmt
-        cc.time_base = Fraction(1, p.fps)
-        cc.framerate = Fraction(p.fps)
-        cc.flags |= av.codec.context.Flags.global_header  # the same header as the stream's
-        cc.options = p.options()
-        cc.open()
-        return cc
+    def _check_header(self, header: bytes | None) -> None:
+        mine = self._stream.codec_context.extradata
+        if mine is not None and header != mine:
+            raise RuntimeError("an episode's encoder made another codec header than the file's")
+
+    def _mux(self, packet: Any, offset: int) -> None:
+        packet.pts += offset
+        if packet.dts is not None:
+            packet.dts += offset
+        packet.time_base = Fraction(1, self.params.fps)
+        packet.stream = self._stream
+        self.muxed_bytes += packet.size
+        self._out.mux(packet)
 
     def add_episode(self, frames: np.ndarray) -> None:
         """Encode one episode's ``(N, H, W, 3)`` uint8 frames and append them to the file."""
-        p = self.params
-        if (
-            frames.dtype != np.uint8
-            or frames.ndim != 4
-            or frames.shape[1:] != (p.height, p.width, 3)
-        ):
-            raise ValueError(
-                f"expected (N, {p.height}, {p.width}, 3) uint8 frames, got {frames.shape} {frames.dtype}"
-            )
-        cc = self._encoder()
-        offset = self.frames
-        tb = Fraction(1, p.fps)
-
-        def mux(packets: list[Any]) -> None:
-            for packet in packets:
-                packet.pts += offset
-                if packet.dts is not None:
-                    packet.dts += offset
-                packet.time_base = tb
-                packet.stream = self._stream
-                self.muxed_bytes += packet.size
-                self._out.mux(packet)
-
-        for i, img in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
-            frame.pts = i
-            frame.time_base = tb
-            mux(cc.encode(frame))
-        mux(cc.encode(None))
-        header = self._stream.codec_context.extradata
-        if header is not None and cc.extradata != header:
-            raise RuntimeError("an episode's encoder made another codec header than the file's")
+        packets, header = _encode(self.params, frames)
+        for packet in packets:
+            self._mux(packet, self.frames)
+        self._check_header(header)
         self.frames += len(frames)
+
+    def add_packets(self, packets: list[EncodedPacket], frames: int, header: bytes | None) -> None:
+        """Append an episode :func:`encode_episode` encoded (the bytes :meth:`add_episode` gives)."""
+        self._check_header(header)
+        for k in packets:
+            packet = av.Packet(k.data)
+            packet.pts, packet.dts, packet.duration = k.pts, k.dts, k.duration
+            packet.is_keyframe = k.keyframe
+            self._mux(packet, self.frames)
+        self.frames += frames
 
     def size(self) -> int:
         """Bytes of encoded video in the file so far (the muxer adds its index at close)."""

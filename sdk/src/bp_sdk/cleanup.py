@@ -266,7 +266,8 @@ def main(argv: list[str] | None = None) -> None:
         for root in args.deliver_root:
             cleanup_delivery_root(open_storage(root), args.grace, dry_run=args.dry_run)
         if not args.no_spool:
-            spool.sweep(dry_run=args.dry_run)
+            orphan_grace = min(spool.ORPHAN_GRACE_S, args.grace.total_seconds())
+            spool.sweep(dry_run=args.dry_run, orphan_grace_s=orphan_grace)
     except BPError as err:
         log.error("cleanup failed: %s", err.render())  # noqa: TRY400 - no traceback for callers
         sys.exit(int(err.exit_code))

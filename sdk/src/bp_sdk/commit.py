@@ -18,12 +18,19 @@ from typing import Any, BinaryIO, Final, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bp_sdk.digest import canonical_json, sha256_json
-from bp_sdk.errors import NotFoundError, PermanentError, PreconditionFailed, RetryableError
-from bp_sdk.layout import RESERVED_NAMES, SHARD_RE, SHARDS, SUCCESS, Unit, stage_dir
+from bp_sdk.errors import (
+    BPError,
+    NotFoundError,
+    PermanentError,
+    PreconditionFailed,
+    RetryableError,
+)
+from bp_sdk.layout import RESERVED_NAMES, SHARD_RE, SHARDS, SUCCESS, Unit, scene_dir, stage_dir
 from bp_sdk.storage import Storage, check_path, join
 
 M = TypeVar("M", bound=BaseModel)
 COMMIT_SCHEMA: Final = "bp.commit/v1"
+MAX_RUNS_CHECKED: Final = 200  # runs of a scene searched for a missing upstream stage
 
 
 class FileEntry(BaseModel):
@@ -285,11 +292,45 @@ def require_committed(storage: Storage, scene: str, run: str, stage: str) -> Com
     """The single committed unit of an unsharded upstream stage, or a clear error."""
     units = read_committed(storage, scene, run, stage)
     if not units:
-        raise PermanentError(
-            f"stage {stage!r} has no commit record for scene {scene!r}, run {run!r}",
+        raise missing_upstream(storage, scene, run, stage)
+    return units[0]
+
+
+def committed_runs(storage: Storage, scene: str, stage: str) -> list[str]:
+    """The runs of ``scene`` in which ``stage`` has committed (the first ``MAX_RUNS_CHECKED``
+    runs by name; a run whose record is unreadable is left out)."""
+    found = []
+    for run in storage.list_dirs(join(scene_dir(scene), "runs") + "/")[:MAX_RUNS_CHECKED]:
+        with contextlib.suppress(PermanentError):
+            if read_committed(storage, scene, run, stage):
+                found.append(run)
+    return found
+
+
+def missing_upstream(storage: Storage, scene: str, run: str, stage: str) -> PermanentError:
+    """The error for an upstream stage that has not committed in this run: when it has in
+    another run of the scene, the message names those runs and why the run ids differ."""
+    plain = f"stage {stage!r} has no commit record for scene {scene!r}, run {run!r}"
+    try:
+        others = [r for r in committed_runs(storage, scene, stage) if r != run]
+    except BPError:  # a store that refuses the listing still gets the plain message
+        others = []
+    if not others:
+        return PermanentError(
+            plain,
             next_step=f"Run the {stage} stage for this scene and run id first (bp stage {stage} ...).",
         )
-    return units[0]
+    listed = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+    return PermanentError(
+        f"{plain}; it has committed in run{'s' if len(others) > 1 else ''} {listed} of this "
+        "scene (a run id stands for one configuration: bp derives it from the scene input and "
+        "the --set values, so stages given different --set values run in different runs)",
+        next_step=(
+            f"Run this stage in the run where {stage} committed (RUN_ID={others[0]}; bp stage "
+            f"--run-id {others[0]}), or run {stage} in run {run} first (with bp: the same --set "
+            "values on every stage)."
+        ),
+    )
 
 
 def upstream_digests(storage: Storage, scene: str, run: str, stages: list[str]) -> dict[str, str]:
@@ -302,10 +343,7 @@ def upstream_digests(storage: Storage, scene: str, run: str, stages: list[str]) 
     for stage in stages:
         units = read_committed(storage, scene, run, stage)
         if not units:
-            raise PermanentError(
-                f"stage {stage!r} has no commit record for scene {scene!r}, run {run!r}",
-                next_step=f"Run the {stage} stage for this scene and run id first (bp stage {stage} ...).",
-            )
+            raise missing_upstream(storage, scene, run, stage)
         out[stage] = sha256_json([u.record.outputs_digest for u in units])
     return out
 
@@ -326,8 +364,10 @@ __all__ = [
     "canonical_json",
     "check_same_inputs",
     "commit",
+    "committed_runs",
     "inputs_digest",
     "load_record",
+    "missing_upstream",
     "now",
     "outputs_digest",
     "read_committed",

@@ -4,7 +4,10 @@ The JSON shape follows Cloud Logging's structured-logging contract (the same key
 google-cloud-logging's ``StructuredLogHandler`` writes): ``severity``, ``message``,
 ``time``, ``logging.googleapis.com/labels``, ``logging.googleapis.com/trace``,
 ``logging.googleapis.com/sourceLocation``; any other key lands in ``jsonPayload``.
-Secrets are redacted from the finished line, wherever they appear.
+Secrets are redacted from the finished line, wherever they appear. Neither format lets
+text from data put a raw control character on a terminal: the console line shows them as
+``\\xNN`` escapes (``bp_sdk.text.for_log``), and the JSON line writes what ``json.dumps``
+leaves raw (C1 controls, lone surrogates, bidi controls) as ``\\uXXXX``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from bp_sdk.redact import Redactor, format_traceback
+from bp_sdk.text import for_json_line, for_log
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "fields"}
 _SEVERITY = {
@@ -79,7 +83,7 @@ class CloudJsonFormatter(logging.Formatter):
         for k, v in _fields(record).items():
             entry.setdefault(k, v)
         line = json.dumps(entry, default=str, ensure_ascii=False)
-        return self.ctx.redactor.text(line)
+        return for_json_line(self.ctx.redactor.text(line))
 
 
 class ConsoleFormatter(logging.Formatter):
@@ -100,7 +104,7 @@ class ConsoleFormatter(logging.Formatter):
             text += f"  {extras}"
         if record.exc_info:
             text += "\n" + format_traceback(*record.exc_info)
-        return self.ctx.redactor.text(text)
+        return for_log(self.ctx.redactor.text(text))
 
 
 def trace_name(trace_id: str | None, project: str | None) -> str | None:

@@ -155,7 +155,7 @@ def _size(folder: Path) -> int:
     return total
 
 
-def _dead(folder: Path, host: str) -> bool:
+def _dead(folder: Path, host: str, orphan_grace_s: float) -> bool:
     """True when ``folder``'s owner ran on this host and no longer runs."""
     owner = _owner(folder)
     if owner:
@@ -170,18 +170,22 @@ def _dead(folder: Path, host: str) -> bool:
         age = time.time() - folder.stat().st_mtime
     except OSError:
         return False
-    return age > ORPHAN_GRACE_S and not is_alive(int(m.group(2)))
+    return age >= orphan_grace_s and not is_alive(int(m.group(2)))
 
 
-def sweep(root: Path | None = None, *, dry_run: bool = False) -> SweepReport:
-    """Remove the spool folders of processes that no longer run on this host."""
+def sweep(
+    root: Path | None = None, *, dry_run: bool = False, orphan_grace_s: float = ORPHAN_GRACE_S
+) -> SweepReport:
+    """Remove the spool folders of processes that no longer run on this host. A folder
+    without an owner file (its process killed between making it and writing the file) goes
+    once its pid is dead and it is ``orphan_grace_s`` old (``bp cleanup --grace`` lowers it)."""
     base = root or spool_root()
     report = SweepReport()
     if not base.is_dir():
         return report
     host = socket.gethostname()
     for folder in sorted(p for p in base.iterdir() if p.is_dir() and not p.is_symlink()):
-        if not _dead(folder, host):
+        if not _dead(folder, host, orphan_grace_s):
             report.kept += 1
             continue
         report.removed.append(folder.name)

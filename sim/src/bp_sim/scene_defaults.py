@@ -186,7 +186,7 @@ def _heading(placement: RobotPlacement) -> tuple[Vec3, Vec3]:
 
 
 def look_at_rounded(eye: Vec3, target: Vec3) -> Quat:
-    """:func:`bp_sim.geometry.look_at`, rounded for output."""
+    """:func:`bp_contracts.geometry.look_at`, rounded for output."""
     q = rvec(look_at(eye, target))
     return (q[0], q[1], q[2], q[3])
 

@@ -14,14 +14,13 @@ the relative path ``./robot_assets/<robot>.usdc``.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import mujoco
 import numpy as np
 from bp_contracts.assembly import RobotPlacement
 from bp_contracts.geometry import Quat, Vec3, q4, qconj, qmul, rotate, rvec, sub, v3, yaw_quat_deg
+from bp_sdk.spool import spool_dir
 from bp_sim.render import home_data
 from bp_sim.robots.base import ROBOT_PREFIX, RobotModel
 from pxr import Gf, Sdf, Usd, UsdGeom, Vt
@@ -147,8 +146,8 @@ def robot_stage(model: Any, robot: RobotModel, placement: RobotPlacement) -> Usd
 def robot_usdc(model: Any, robot: RobotModel, placement: RobotPlacement) -> bytes:
     """:func:`robot_stage` as crate (binary USD) bytes."""
     stage = robot_stage(model, robot, placement)
-    with tempfile.TemporaryDirectory(prefix="bp-robot-usd-") as tmp:
-        path = Path(tmp) / f"{robot.name}.usdc"
+    with spool_dir("robot-usd") as tmp:  # a killed job's folder is swept by bp cleanup
+        path = tmp / f"{robot.name}.usdc"
         if not stage.GetRootLayer().Export(str(path)):
             raise OSError(f"usd-core could not write {path.name}")
         return path.read_bytes()

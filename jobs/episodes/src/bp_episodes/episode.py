@@ -15,13 +15,19 @@ from bp_contracts.tasks import ObjectFrame, Region, all_hold, joint_fraction
 from numpy.typing import NDArray
 
 from bp_episodes.backend import SimBatch
-from bp_episodes.expert.base import Follower, ObjectState, World
+from bp_episodes.expert.base import Follower, ObjectState, Waypoint, World
 from bp_episodes.expert.ik import ArmIK
 from bp_episodes.expert.obstacles import boxes_from_model
 from bp_episodes.expert.registry import expert_for
-from bp_episodes.expert.track import make_tracker
+from bp_episodes.expert.track import ArmTracker, make_tracker
 from bp_episodes.initial_state import InitialState, Perturbation, sample_initial_state
-from bp_episodes.metrics import EpisodeMetrics, path_and_jerk, quality
+from bp_episodes.metrics import (
+    EpisodeMetrics,
+    contact_arrays,
+    geom_mask,
+    path_and_jerk,
+    quality,
+)
 from bp_episodes.scene import VELOCITY_LIMITS, SceneHandles, hand_yaw
 from bp_episodes.worklist import EpisodePlan
 
@@ -149,6 +155,51 @@ def _rotate(q: F64, v: F64) -> F64:
     return np.asarray(v + 2 * np.cross(u, np.cross(u, v) + w * v))
 
 
+@dataclass(frozen=True)
+class Planned:
+    """The expert's plan for one episode, and the world, IK and tracker that made it."""
+
+    world: World
+    ik: ArmIK
+    tracker: ArmTracker
+    waypoints: list[Waypoint]
+
+
+def plan_episode(
+    batch: SimBatch,
+    h: SceneHandles,
+    plan: EpisodePlan,
+    objects: dict[str, SimObject],
+    *,
+    exact_tracking: bool = False,
+) -> Planned:
+    """The task kind's expert plans from world 0 as ``batch`` holds it (just reset), its
+    candidates checked by the IK tracker (``exact_tracking``: the reference path)."""
+    joint = h.joints.get(plan.task.object)
+    world = _world(h, batch, plan, objects, plan.task.targets.get(plan.variant_id))
+    ik = ArmIK(
+        h.model,
+        [h.robot.scoped(j) for j in h.robot.arm_joints],
+        h.robot.scoped(h.robot.ee_site),
+        h.home_qpos[h.arm_qadr],
+    )
+    handled = h.object_geoms[plan.task.object]
+    allowed = h.ignore_geoms | (handled if joint is not None else frozenset())
+    tracker = make_tracker(
+        ik,
+        batch.qpos()[0],
+        world.hand_start,
+        world.hand_yaw,
+        h.robot_geoms,
+        allowed,
+        h.gripper_geoms,
+        handled,
+        exact=exact_tracking,
+    )
+    world = replace(world, track=tracker)
+    return Planned(world, ik, tracker, expert_for(plan.task.kind).plan(world))
+
+
 def run_episode(
     batch: SimBatch,
     h: SceneHandles,
@@ -166,28 +217,9 @@ def run_episode(
     joint = h.joints.get(plan.task.object)
     batch.reset([init.qpos])
     target = plan.task.targets.get(plan.variant_id)
-    world = _world(h, batch, plan, objects, target)
-    expert = expert_for(plan.task.kind)
-    ik = ArmIK(
-        m,
-        [h.robot.scoped(j) for j in h.robot.arm_joints],
-        h.robot.scoped(h.robot.ee_site),
-        h.home_qpos[h.arm_qadr],
-    )
-    handled = h.object_geoms[plan.task.object]
-    allowed = h.ignore_geoms | (handled if joint is not None else frozenset())
-    tracker = make_tracker(
-        ik,
-        batch.qpos()[0],
-        world.hand_start,
-        world.hand_yaw,
-        h.robot_geoms,
-        allowed,
-        h.gripper_geoms,
-        handled,
-    )
-    world = replace(world, track=tracker)
-    follower = Follower(world.hand_start, world.hand_yaw, 1.0, expert.plan(world))
+    planned = plan_episode(batch, h, plan, objects)
+    world, ik = planned.world, planned.ik
+    follower = Follower(world.hand_start, world.hand_yaw, 1.0, planned.waypoints)
     substeps = round(1.0 / (opts.fps * m.opt.timestep))
     dt = 1.0 / opts.fps
     n_frames = math.ceil(min(plan.task.time_limit_s, follower.duration + SETTLE_S) * opts.fps)
@@ -203,11 +235,15 @@ def run_episode(
     collision_pairs: set[str] = set()
     ee_track = []
     open_ctrl = h.robot.gripper_open_ctrl
+    names = [m.geom(i).name for i in range(m.ngeom)]
+    robot_m, ignore_m = geom_mask(m.ngeom, h.robot_geoms), geom_mask(m.ngeom, h.ignore_geoms)
+    gripper_m, obj_m = geom_mask(m.ngeom, h.gripper_geoms), geom_mask(m.ngeom, obj_geoms)
+    solved: list[F64] = []  # the IK's solutions so far: the next solve starts from them
+    qpos, qvel = batch.qpos()[0], batch.qvel()[0]
     for k in range(n_frames):
         if time.monotonic() - started > opts.timeout_s:
             raise EpisodeTimeoutError(f"episode {plan.episode_id} exceeded {opts.timeout_s:.0f} s")
         t = k * dt
-        qpos, qvel = batch.qpos()[0], batch.qvel()[0]
         spos, srot = batch.site_pose(h.site)
         # the pivot component positive (as MuJoCo's mju_mat2Quat): continuous for a downward hand
         ee_pos, ee_quat = spos[0], np.asarray(matrix_to_quat(srot[0], positive_w=False))
@@ -241,7 +277,8 @@ def run_episode(
         ee_track.append(ee_pos.copy())
         # ---- action for frame k
         want_pos, want_quat, grip, phase = follower.pose(t)
-        sol = ik.solve(qpos.copy(), want_pos, want_quat)
+        sol = ik.solve_fast(qpos, want_pos, want_quat, guess=_guess(ik, solved))
+        solved.append(sol.qpos)
         met.ik_max_error_m = max(met.ik_max_error_m, sol.pos_err_m)
         action = np.concatenate([sol.qpos, [grip]]).astype(np.float32)
         rec.add("action", action)
@@ -250,7 +287,7 @@ def run_episode(
         ctrl = np.concatenate([sol.qpos, [grip * open_ctrl]])[None, :]
         batch.step(ctrl, substeps)
         # ---- measure
-        q2, v2 = batch.qpos()[0], batch.qvel()[0]
+        qpos, qvel = q2, v2 = batch.qpos()[0], batch.qvel()[0]  # also the next frame's
         if not (np.all(np.isfinite(q2)) and np.all(np.isfinite(v2))):
             met.nonfinite = True
             met.failure_reason = f"simulation diverged (non-finite state) at t={t:.2f}s"
@@ -261,22 +298,21 @@ def run_episode(
             np.any((arm_q < lo - JOINT_LIMIT_TOL) | (arm_q > hi + JOINT_LIMIT_TOL))
         )
         met.velocity_violations += int(np.any(np.abs(v2[h.arm_dadr]) > np.asarray(VELOCITY_LIMITS)))
-        touching = False
-        hit = False
-        for c in batch.contacts(0):
-            g1, g2 = c.geom1, c.geom2
-            met.max_penetration_m = max(met.max_penetration_m, -c.dist)
-            r1, r2 = g1 in h.robot_geoms, g2 in h.robot_geoms
-            if r1 == r2:
-                continue  # robot self-contact or scene-scene
-            rg, other = (g1, g2) if r1 else (g2, g1)
-            if other in h.ignore_geoms:
-                continue
-            if rg in h.gripper_geoms and other in obj_geoms:
-                touching = True
-                continue
-            hit = True
-            collision_pairs.add(f"{m.geom(rg).name} / {m.geom(other).name}")
+        touching = hit = False
+        geom, dist = contact_arrays(batch, 0)
+        if len(dist):
+            met.max_penetration_m = max(met.max_penetration_m, float(-dist.min()))
+            g1, g2 = geom[:, 0], geom[:, 1]
+            r1 = robot_m[g1]
+            rg, other = np.where(r1, g1, g2), np.where(r1, g2, g1)
+            # robot against the scene (not self-contact nor scene-scene), the pedestal aside
+            cross = (r1 != robot_m[g2]) & ~ignore_m[other]
+            touch = cross & gripper_m[rg] & obj_m[other]
+            touching = bool(touch.any())
+            bad = cross & ~touch
+            hit = bool(bad.any())
+            for a, b in zip(rg[bad].tolist(), other[bad].tolist(), strict=True):
+                collision_pairs.add(f"{names[a]} / {names[b]}")
         met.collision_frames += int(hit)
         new_pos = batch.body_pose(obj_body)[0][0]
         speed = float(np.linalg.norm(new_pos - prev_pos)) / dt
@@ -323,17 +359,27 @@ def _contact_table(batch: SimBatch, h: SceneHandles) -> NDArray[np.float32]:
     """Per movable object (rows in ``h.movable`` order): touching the robot (0/1), touching
     anything else (0/1), number of contacts, deepest penetration (m)."""
     table = np.zeros((len(h.movable), 4), dtype=np.float32)
-    row = {g: i for i, o in enumerate(h.movable) for g in h.object_geoms[o]}
-    for c in batch.contacts(0):
-        for mine, other in ((c.geom1, c.geom2), (c.geom2, c.geom1)):
-            i = row.get(mine)
-            if i is None:
-                continue
-            col = 0 if other in h.robot_geoms else 1
-            table[i, col] = 1.0
-            table[i, 2] += 1.0
-            table[i, 3] = max(table[i, 3], -c.dist)
+    ngeom = h.model.ngeom
+    row = np.full(ngeom, -1)
+    for n, o in enumerate(h.movable):
+        row[list(h.object_geoms[o])] = n
+    robot = geom_mask(ngeom, h.robot_geoms)
+    geom, dist = contact_arrays(batch, 0)
+    for mine, them in ((geom[:, 0], geom[:, 1]), (geom[:, 1], geom[:, 0])):
+        keep = row[mine] >= 0
+        rows, other, depth = row[mine][keep], them[keep], -dist[keep]
+        table[rows, np.where(robot[other], 0, 1)] = 1.0
+        np.add.at(table[:, 2], rows, 1.0)
+        np.maximum.at(table[:, 3], rows, depth)
     return table
+
+
+def _guess(ik: ArmIK, solved: list[F64]) -> F64 | None:
+    """Where the IK's Newton steps start: the last two solutions extrapolated (the hand's
+    path is smooth), the last one, or (None) where the arm is."""
+    if len(solved) >= 2:
+        return np.clip(2.0 * solved[-1] - solved[-2], ik.lo, ik.hi)
+    return solved[-1] if solved else None
 
 
 def _why(

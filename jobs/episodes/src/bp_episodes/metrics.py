@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from bp_episodes.backend import MujocoBatch, SimBatch
+
 F64 = NDArray[np.float64]
 JERK_SCALE = 50.0
 
@@ -79,3 +81,29 @@ def quality(m: EpisodeMetrics) -> float:
         + 0.05 * (m.slips == 0 and m.drops == 0)
     )
     return 0.0 if m.nonfinite or math.isnan(score) else round(score, 6)
+
+
+def contact_arrays(batch: SimBatch, world: int) -> tuple[NDArray[np.int32], F64]:
+    """One world's active contacts as arrays: n × 2 geom ids and n signed distances (read
+    straight from MuJoCo's contact buffer for :class:`MujocoBatch`, from the backend's own
+    all-worlds ``contact_arrays()`` when it has one)."""
+    own = getattr(batch, "contact_arrays", None)
+    if callable(own):
+        worlds, geom1, geom2, dist = own()
+        mine = np.asarray(worlds) == world
+        geom = np.stack([np.asarray(geom1)[mine], np.asarray(geom2)[mine]], axis=1)
+        return geom.astype(np.int32), np.asarray(dist, dtype=np.float64)[mine]
+    if isinstance(batch, MujocoBatch):
+        d = batch.datas[world]
+        n = d.ncon
+        return np.array(d.contact.geom[:n], dtype=np.int32), np.array(d.contact.dist[:n])
+    cs = batch.contacts(world)
+    geom = np.array([(c.geom1, c.geom2) for c in cs], dtype=np.int32).reshape(-1, 2)
+    return geom, np.array([c.dist for c in cs], dtype=np.float64)
+
+
+def geom_mask(ngeom: int, ids: frozenset[int]) -> NDArray[np.bool_]:
+    """A boolean per geom id: whether it is in ``ids``."""
+    m = np.zeros(ngeom, dtype=bool)
+    m[list(ids)] = True
+    return m

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from bp_sdk.settings import JobSettings
 from bp_sim.robots import robot_names
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 PHYSICS_HZ = 500  # assemble's default timestep (2 ms); checked against assembly.json at start
 
@@ -16,6 +16,15 @@ class EpisodesSettings(JobSettings):
     """``bp-episodes`` configuration (environment only)."""
 
     stage_name: ClassVar[str] = "episodes"
+    # how many worlds the batched runner steps together: where it runs, not what it records
+    # (an episode's arrays do not depend on it, tested); where and with how much memory the
+    # Warp backend runs: no effect on what it records either
+    infra_fields: ClassVar[frozenset[str]] = JobSettings.infra_fields | {
+        "episodes_worlds",
+        "episodes_warp_kernel_cache",
+        "episodes_warp_nconmax",
+        "episodes_warp_njmax",
+    }
 
     episodes_per_task: int = Field(
         default=2, ge=1, le=1000, description="Episodes per (variant, task) pair."
@@ -79,8 +88,40 @@ class EpisodesSettings(JobSettings):
         le=math.pi,
         description="Each episode turns every movable object about the vertical by a uniform angle within ± this (rad), collision-free.",
     )
+    episodes_runner: Literal["per_world", "batched"] = Field(
+        default="per_world",
+        description="per_world: one episode at a time; batched: EPISODES_WORLDS worlds stepped together, the expert as array code over them, each world taking the next episode when its own ends (docs/EPISODES.md, Batched runner).",
+    )
+    episodes_worlds: int = Field(
+        default=4,
+        ge=1,
+        le=4096,
+        description="Worlds the batched runner steps together (EPISODES_RUNNER=batched).",
+    )
     mujoco_gl: Literal["egl", "osmesa", "glfw"] = Field(
         default="egl", description="MuJoCo OpenGL backend for offscreen rendering."
+    )
+    episodes_backend: Literal["mujoco", "warp"] = Field(
+        default="mujoco",
+        description="Simulator: mujoco (CPU MuJoCo, OpenGL images) or warp (MuJoCo Warp: batched physics and ray-traced images on EPISODES_WARP_DEVICE; needs the bp-episodes[warp] extra).",
+    )
+    episodes_warp_kernel_cache: str = Field(
+        default="",
+        description="Folder of compiled Warp kernels (empty: Warp's default, ~/.cache/warp); a baked or mounted cache skips the first compile (minutes).",
+    )
+    episodes_warp_device: str = Field(
+        default="cuda:0",
+        pattern=r"^(cpu|cuda(:[0-9]+)?)$",
+        description="Warp device of the warp backend: cuda, cuda:<index> or cpu (slow; tests).",
+    )
+    episodes_warp_nconmax: int = Field(
+        default=96, ge=8, le=8192, description="Warp backend: contacts allocated per world."
+    )
+    episodes_warp_njmax: int = Field(
+        default=384,
+        ge=16,
+        le=16384,
+        description="Warp backend: constraint rows allocated per world.",
     )
 
     @field_validator("episodes_fps")
@@ -100,6 +141,42 @@ class EpisodesSettings(JobSettings):
         if name not in valid:
             raise ValueError(f"unknown robot {name!r}; valid: {', '.join(valid)}")
         return name
+
+    def output_params(self) -> dict[str, Any]:
+        """Settings that change the stage's output; ``EPISODES_RUNNER`` only when batched,
+        so that runs from before the setting existed keep their digest and seeds."""
+        out = super().output_params()
+        if self.episodes_runner == "per_world":
+            out.pop("EPISODES_RUNNER", None)
+        if self.episodes_backend == "mujoco":  # likewise the default backend, and its device
+            out.pop("EPISODES_BACKEND", None)
+            out.pop("EPISODES_WARP_DEVICE", None)
+        return out
+
+    @field_validator("episodes_backend")
+    @classmethod
+    def _backend_installed(cls, backend: str) -> str:
+        if backend == "warp":
+            from bp_episodes.warp_backend.runtime import (  # noqa: PLC0415 - stdlib only
+                INSTALL_HINT,
+                missing_packages,
+            )
+
+            missing = missing_packages()
+            if missing:
+                raise ValueError(f"warp needs {', '.join(missing)}, not installed: {INSTALL_HINT}")
+        return backend
+
+    @field_validator("episodes_warp_device")
+    @classmethod
+    def _device_usable(cls, device: str, info: ValidationInfo) -> str:
+        if info.data.get("episodes_backend") == "warp":  # absent: the backend itself failed
+            from bp_episodes.warp_backend.runtime import device_problem  # noqa: PLC0415
+
+            problem = device_problem(device, info.data.get("episodes_warp_kernel_cache") or None)
+            if problem is not None:
+                raise ValueError(problem)
+        return device
 
     def task_filter(self) -> list[str]:
         """Task ids or kinds asked for (empty: all)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,12 +35,14 @@ from bp_sdk.errors import ConfigError, PermanentError, Problem
 from bp_sdk.runner import Stage, StageContext, StageResult
 from bp_sdk.storage import Storage
 
-from bp_episodes.backend import MujocoBatch
+from bp_episodes.backend import SimBatch
 from bp_episodes.episode import EpisodeTimeoutError, RecordOptions, run_episode
 from bp_episodes.expert.registry import EXPERTS
 from bp_episodes.initial_state import sample_initial_state
+from bp_episodes.metrics import EpisodeMetrics
 from bp_episodes.scene import geom_table, handles
 from bp_episodes.settings import EpisodesSettings
+from bp_episodes.simulators import BackendOptions, open_batch, simulator_info
 from bp_episodes.strip import sample_strip
 from bp_episodes.worklist import EpisodePlan, build_worklist, select_tasks, shard
 
@@ -154,12 +157,13 @@ class EpisodesStage(Stage[EpisodesSettings]):
             h = handles(
                 model, robot, list(objects.values()), assembly.cameras, s.episodes_resolution
             )
-            batch = MujocoBatch(model, 1, s.episodes_resolution, shadows=s.episodes_shadows)
+            worlds = s.episodes_worlds if s.episodes_runner == "batched" else 1
+            batch = open_batch(model, worlds, BackendOptions.from_settings(s))
             try:
-                for plan in by_variant[vid]:
-                    started = time.monotonic()
-                    record = self._one(ctx, batch, h, plan, objects, opts, samples)
-                    result = Done(record, round(time.monotonic() - started, 3))
+                for record, wall_s in self._episodes(
+                    ctx, batch, h, by_variant[vid], objects, opts, samples
+                ):
+                    result = Done(record, wall_s)
                     results.append(result)
                     done += 1
                     succeeded += record.success
@@ -171,44 +175,43 @@ class EpisodesStage(Stage[EpisodesSettings]):
                 batch.close()
         if samples:
             ctx.output.write_bytes(SAMPLES_FILE, sample_strip(samples))
-        return results
+        # in work-list order (the batched runner's episodes end in any order)
+        order = {p.episode_id: i for i, p in enumerate(mine)}
+        return sorted(results, key=lambda r: order[r.record.episode_id])
+
+    def _episodes(
+        self,
+        ctx: StageContext[EpisodesSettings],
+        batch: SimBatch,
+        h: Any,
+        plans: list[EpisodePlan],
+        objects: dict[str, SimObject],
+        opts: RecordOptions,
+        samples: list[tuple[str, list[Any]]],
+    ) -> Iterator[tuple[EpisodeRecord, float]]:
+        """Each episode's record and wall time: one at a time, or with EPISODES_RUNNER=batched
+        on all of the batch's worlds (:func:`bp_episodes.batched.runner.record_batched`)."""
+        if ctx.settings.episodes_runner == "batched":
+            from bp_episodes.batched.runner import record_batched  # noqa: PLC0415
+
+            yield from record_batched(self, ctx, batch, h, plans, objects, opts, samples)
+            return
+        for plan in plans:
+            started = time.monotonic()
+            record = self._one(ctx, batch, h, plan, objects, opts, samples)
+            yield record, round(time.monotonic() - started, 3)
 
     def _one(
         self,
         ctx: StageContext[EpisodesSettings],
-        batch: MujocoBatch,
+        batch: SimBatch,
         h: Any,
         plan: EpisodePlan,
         objects: dict[str, SimObject],
         opts: RecordOptions,
         samples: list[tuple[str, list[Any]]],
     ) -> EpisodeRecord:
-        s = ctx.settings
-        meta: dict[str, Any] = {
-            "episode_id": plan.episode_id,
-            "variant_id": plan.variant_id,
-            "task_id": plan.task.task_id,
-            "task_kind": plan.task.kind,
-            "object": plan.task.object,
-            "instruction": plan.task.instruction,
-            "index": plan.index,
-            "seed": plan.seed,
-            "fps": s.episodes_fps,
-            "tier": s.episodes_tier,
-            "resolution": s.episodes_resolution,
-            "movable_objects": list(h.movable),  # row order of object poses and contacts
-            "object_categories": {o: objects[o].category for o in h.movable},
-            "simulator": {"name": "mujoco", "version": _mujoco_version()},
-            "cameras": {
-                c.name: {"mount": c.mount, "fovy_deg": c.fovy_deg, "intrinsics": c.intrinsics}
-                for c in h.cameras
-            },
-        }
-        if s.episodes_tier in ("plus", "full"):
-            near, far = batch.depth_range_m()
-            meta["depth"] = DepthEncoding.for_planes(near, far).model_dump()
-        if s.episodes_tier == "full":
-            meta["segmentation"] = {"background": SEGMENTATION_BACKGROUND, "geoms": geom_table(h)}
+        meta = self._meta(ctx, batch, h, plan, objects)
         init = sample_initial_state(h, plan, objects, opts.perturbation())
         meta["initial_state"] = init.to_json()
         try:
@@ -226,7 +229,58 @@ class EpisodesStage(Stage[EpisodesSettings]):
                 failure_reason=f"capture or planning failed: {type(exc).__name__}: {exc}",
             )
             return _write_record(ctx, meta)
-        arrays = rec.stacked()
+        return self._keep(ctx, h, plan, meta, rec.stacked(), met, samples)
+
+    def _meta(
+        self,
+        ctx: StageContext[EpisodesSettings],
+        batch: SimBatch,
+        h: Any,
+        plan: EpisodePlan,
+        objects: dict[str, SimObject],
+    ) -> dict[str, Any]:
+        """The episode record's keys known before it runs."""
+        s = ctx.settings
+        meta: dict[str, Any] = {
+            "episode_id": plan.episode_id,
+            "variant_id": plan.variant_id,
+            "task_id": plan.task.task_id,
+            "task_kind": plan.task.kind,
+            "object": plan.task.object,
+            "instruction": plan.task.instruction,
+            "index": plan.index,
+            "seed": plan.seed,
+            "fps": s.episodes_fps,
+            "tier": s.episodes_tier,
+            "resolution": s.episodes_resolution,
+            "movable_objects": list(h.movable),  # row order of object poses and contacts
+            "object_categories": {o: objects[o].category for o in h.movable},
+            "simulator": simulator_info(s.episodes_backend),
+            "cameras": {
+                c.name: {"mount": c.mount, "fovy_deg": c.fovy_deg, "intrinsics": c.intrinsics}
+                for c in h.cameras
+            },
+        }
+        if s.episodes_tier in ("plus", "full"):
+            near, far = batch.depth_range_m()
+            meta["depth"] = DepthEncoding.for_planes(near, far).model_dump()
+        if s.episodes_tier == "full":
+            meta["segmentation"] = {"background": SEGMENTATION_BACKGROUND, "geoms": geom_table(h)}
+        return meta
+
+    def _keep(
+        self,
+        ctx: StageContext[EpisodesSettings],
+        h: Any,
+        plan: EpisodePlan,
+        meta: dict[str, Any],
+        arrays: dict[str, Any],
+        met: EpisodeMetrics,
+        samples: list[tuple[str, list[Any]]],
+    ) -> EpisodeRecord:
+        """Check a recorded episode's streams, write its data and record, and add its frames
+        to ``samples`` while there is room."""
+        s = ctx.settings
         counts = {k: int(v.shape[0]) for k, v in arrays.items()}
         if len(set(counts.values())) != 1:
             met.success = False
@@ -336,12 +390,6 @@ def _off_contract(
                 f"{key} is {a.dtype}{list(a.shape[1:])}, expected {spec.dtype}{list(spec.shape)}"
             )
     return out
-
-
-def _mujoco_version() -> str:
-    import mujoco  # noqa: PLC0415 - already imported by the simulation (after MUJOCO_GL)
-
-    return str(mujoco.__version__)
 
 
 def _check_rate(timestep: float, fps: int) -> None:

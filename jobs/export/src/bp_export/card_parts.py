@@ -21,6 +21,7 @@ from bp_dataset.layout import (
     ROBOMIMIC,
     SHA256SUMS,
 )
+from bp_sdk.text import for_markdown, one_line
 
 MAX_OBJECT_ROWS: Final = 60
 MAX_SEGMENTATION_MAPS: Final = 6
@@ -32,8 +33,9 @@ DELIVERY_STATEMENT: Final = (
 
 
 def cell(value: Any) -> str:
-    """A markdown table cell: no pipes or line breaks."""
-    return str(value).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    """A markdown table cell: no pipes, line breaks or control characters (text from
+    people, such as a scene's name, goes through ``bp_sdk.text.for_markdown`` instead)."""
+    return one_line(value).replace("|", "\\|")
 
 
 def pct(value: Any) -> str:
@@ -180,7 +182,7 @@ def licenses_section(lineage: Mapping[str, Any]) -> list[str]:
     rep = lineage.get("reproducible") or {}
     lic = rep.get("licenses") or {}
     robot_src = (rep.get("robot") or {}).get("source") or {}
-    out = ["## License", "", f"- dataset: **{lic.get('dataset') or 'unknown'}**"]
+    out = ["## License", "", f"- dataset: **{for_markdown(lic.get('dataset') or 'unknown')}**"]
     out.append(
         f"- robot model: {', '.join(lic.get('robot_model') or []) or 'unknown'} "
         f"(`{robot_src.get('package', 'unknown')}` {robot_src.get('version', '')})"
@@ -189,8 +191,8 @@ def licenses_section(lineage: Mapping[str, Any]) -> list[str]:
         bpinfo = src.get("blueprint") or {}
         assets = src.get("assets") or []
         out.append(
-            f"- scene `{src.get('scene_id')}` blueprint {cell(bpinfo.get('name', ''))!s}: "
-            f"{bpinfo.get('license') or 'no license declared'}"
+            f"- scene `{src.get('scene_id')}` blueprint {for_markdown(bpinfo.get('name', ''))}: "
+            f"{for_markdown(bpinfo.get('license') or 'no license declared')}"
             + (f"; {len(assets)} mesh asset(s) under the blueprint's license" if assets else "")
         )
     out.append("")
@@ -233,7 +235,7 @@ def lineage_section(lineage: Mapping[str, Any]) -> list[str]:
     gaps = lineage.get("gaps") or []
     if gaps:
         out += ["", "Known gaps in this lineage:", ""]
-        out += [f"- {cell(g)}" for g in gaps]
+        out += [f"- {for_markdown(g)}" for g in gaps]
     out.append("")
     return out
 

@@ -1,23 +1,136 @@
 """``python -m bp_export.encode_worker``: a video encoder process of the export stage.
 
 Reads one JSON request per line on stdin, answers one JSON line on stdout (see
-:func:`bp_export.encoding.handle`); no pickle crosses the pipe. An error is answered
-as ``{"ok": false, "error": ...}`` and ends the process with status 1; end of input
-ends it with status 0.
+:func:`handle`); no pickle crosses the pipe. An error is answered as
+``{"ok": false, "error": ...}`` and ends the process with status 1; end of input ends it
+with status 0.
+
+The work (:class:`Jobs`, also run in the job's own process when ``EXPORT_WORKERS`` is 1)
+comes in two kinds, each for any video key, so every worker stays busy whatever the
+cameras cost:
+
+* ``encode``: one episode's frames of one key, read from the episode's local npz with one
+  inflate (or mapped from a raw ``.npy`` the job's process wrote because it had decoded
+  them already), encoded by a fresh encoder (:func:`bp_dataset.video.encode_episode`) into a
+  packets file in the spool; answered with the encoder's codec header, the episode's exact
+  per-channel image statistics and value counts, and (``sample``) its middle frame. The
+  job's process appends the packets to the key's video file in episode order, so which
+  worker encoded an episode changes no byte.
+* ``verify``: decode a closed video file and check it against the frame counts of its
+  episodes (:func:`bp_dataset.video.verify_video`).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
+
+import numpy as np
+from bp_dataset.stats import ImageStats
+from bp_dataset.video import VideoParams, encode_episode, verify_video
+from bp_sdk.errors import PermanentError
+
+from bp_export.frames import (
+    NpzStreams,
+    StageClock,
+    frame_to_json,
+    image_histogram,
+    write_packets,
+)
+
+
+class Jobs:
+    """The work of one encoder process: encode an (episode, key), verify a closed file."""
+
+    def __init__(self, params: VideoParams, spool: Path) -> None:
+        self.params = params
+        self.spool = spool
+        self.clock = StageClock()  # shard decode, video encode, image stats, video verify
+
+    def encode(
+        self, index: int, key: str, npz: str, frames: int, sample: bool, raw: str | None = None
+    ) -> dict[str, Any]:
+        """Encode the episode's ``key`` frames (``raw`` .npy, else the npz) to a packets file."""
+        clock = self.clock
+        if raw is not None:
+            images = np.load(raw, mmap_mode="r", allow_pickle=False)
+        else:
+            with NpzStreams(npz) as data, clock("shard decode (npz inflate)"):
+                images = data.array(key)
+        if images.shape[0] != frames:
+            raise PermanentError(
+                f"episode {index}: {key} has {images.shape[0]} frames, expected {frames}"
+            )
+        with clock("video encode"):
+            packets, header = encode_episode(self.params, images)
+            path = self.spool / f"{key}-{index:06d}.packets"
+            write_packets(path, packets)
+        with clock("image stats"):
+            counts = image_histogram(images)
+            ep = ImageStats()
+            ep.add_counts(counts, frames)
+            stats = ep.result()
+        reply: dict[str, Any] = {
+            "op": "encode",
+            "index": index,
+            "key": key,
+            "frames": frames,
+            "packets": str(path),
+            "header": header.hex() if header is not None else None,
+            "stats": stats,
+            "counts": counts.tolist(),
+            "raw": raw,
+        }
+        if sample:
+            reply["sample"] = frame_to_json(images[frames // 2])
+        return reply
+
+    def verify(self, path: str, lengths: list[int]) -> dict[str, Any]:
+        """Decode a closed file and check it against its episodes' frame counts."""
+        p = self.params
+        with self.clock("video verify (decode every frame)"):
+            check = verify_video(
+                Path(path), lengths, p.fps, p.width, p.height, p.codec_name, p.pix_fmt
+            )
+        return {
+            "op": "verify",
+            "path": path,
+            "decoded_frames": check.frames,
+            "decoded_per_episode": check.per_episode,
+            "problems": check.problems,
+        }
+
+
+def handle(state: Jobs | None, msg: dict[str, Any]) -> tuple[Jobs | None, dict[str, Any]]:
+    """One request of the worker protocol → (new state, reply)."""
+    op = msg.get("op")
+    if op == "start":
+        return Jobs(VideoParams(**msg["params"]), Path(msg["spool"])), {"ok": True, "op": "start"}
+    if state is None:
+        raise ValueError(f"request {op!r} before start")
+    if op == "encode":
+        reply = state.encode(
+            int(msg["index"]),
+            str(msg["key"]),
+            str(msg["npz"]),
+            int(msg["frames"]),
+            bool(msg.get("sample")),
+            msg.get("raw"),
+        )
+        return state, {"ok": True, **reply}
+    if op == "verify":
+        reply = state.verify(str(msg["path"]), [int(n) for n in msg["lengths"]])
+        return state, {"ok": True, **reply}
+    if op == "finish":
+        return state, {"ok": True, "op": "finish", "clock": state.clock.to_json()}
+    raise ValueError(f"unknown request {op!r}")
 
 
 def main() -> int:
     """Serve requests until stdin closes."""
-    from bp_export.encoding import KeyEncoders, handle  # noqa: PLC0415 - keep start-up import light
-
-    state: KeyEncoders | None = None
+    state: Jobs | None = None
     out = sys.stdout.buffer
     for line in sys.stdin.buffer:
         if not line.strip():
@@ -28,8 +141,6 @@ def main() -> int:
             reply_err: dict[str, Any] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
             out.write(json.dumps(reply_err).encode() + b"\n")
             out.flush()
-            if state is not None:
-                state.abort()
             return 1
         out.write(json.dumps(reply).encode() + b"\n")
         out.flush()

@@ -1,21 +1,28 @@
-"""Video encoding for export: each video key owned by one process, fed episode by episode.
+"""Video encoding for export: episodes encoded in parallel, appended to files in order.
 
 Each video key (camera) is a sequence of files; episodes are appended to the current file
 (:class:`bp_dataset.video.VideoEncoder`) and a new file starts at an episode boundary once
 the file reaches its size bound, so frame ``i`` of a file is at exactly ``i / fps`` and an
 episode's ``from_timestamp`` is the time of its first frame in the file.
 
-:class:`KeyEncoders` holds the encoders of some keys and does the work: for an episode
-it loads only its own keys from the episode's local npz (so the decompression of images
-is split between processes too), encodes them and returns where the episode landed and
-its exact per-channel image statistics. Each file it closes (at a size rollover or at
-the end) is decoded at once and checked against the frame counts the caller gave for its
-episodes; the caller cross-checks and publishes it, so finished files do not pile up.
+:class:`EncoderPool` hands out jobs (:mod:`bp_export.encode_worker`): every (episode, key)
+is an ``encode`` job, done by whichever worker process is least busy (``EXPORT_WORKERS``
+processes, however many cameras there are: a camera that costs more does not hold up the
+others, and a machine with more cores than cameras uses them). A worker reads only its
+key's images from the episode's local npz (one inflate; the job's process never
+decompresses an image), encodes them with a fresh encoder, and returns the packets (a
+spool file), the episode's exact per-channel image statistics and, when asked, its middle
+frame for the card. The pool appends each key's episodes to its file in episode order as
+their packets arrive, so the bytes do not depend on which worker encoded what, nor on how
+many there are. Each file it closes (at a size rollover or at the end) becomes a
+``verify`` job: decoded and checked against the frame counts of its episodes; closed files
+are handed to the caller in order (:meth:`EncoderPool.take_closed`), which cross-checks and
+publishes them, so finished files do not pile up.
 
-:class:`EncoderPool` spreads the keys over worker processes (``python -m
-bp_export.encode_worker``) that speak JSON lines over stdin/stdout (no pickle), keeps a
-few episodes in flight per worker, and enforces a timeout on every reply. With one
-worker it runs :class:`KeyEncoders` in the caller's process.
+Workers speak JSON lines over stdin/stdout (no pickle), each holds at most
+:data:`INFLIGHT` jobs, every reply has a timeout, and workers start without being waited
+for: the ``bp-export`` command starts them before it imports the stage (:func:`prestart`),
+so their imports overlap the job's. With one worker the jobs run in the caller's process.
 """
 
 from __future__ import annotations
@@ -26,22 +33,28 @@ import os
 import selectors
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
 import numpy as np
 from bp_dataset.layout import CHUNKS_SIZE
 from bp_dataset.stats import ImageStats
-from bp_dataset.video import VideoEncoder, VideoParams, verify_video
+from bp_dataset.video import VideoEncoder, VideoParams
 from bp_sdk.errors import PermanentError, RetryableError
+from bp_sdk.spool import make_spool, remove_spool
 
-REPLY_TIMEOUT_S: Final = 1800.0  # one episode's encode (and a file's check) in a worker
-INFLIGHT: Final = 3  # episodes handed to a worker before waiting for its reply
+from bp_export.encode_worker import Jobs, handle
+from bp_export.frames import StageClock, read_packets
+
+REPLY_TIMEOUT_S: Final = 1800.0  # one job (an episode's encode, a file's check) in a worker
+START_TIMEOUT_S: Final = 120.0  # a worker's start-up (imports) until its first reply
+INFLIGHT: Final = 2  # jobs handed to a worker before waiting: one running, one queued
 _ENV_KEEP: Final = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV")
+WAIT: Final = "wait for encoders"
+_SPARE: list[tuple[Path, list[_Worker]]] = []  # processes started by prestart, not yet used
 
 
 @dataclass
@@ -55,6 +68,17 @@ class _Open:
     lengths: list[int]
 
 
+@dataclass
+class _KeyFiles:
+    """One video key: its open file, numbering, episodes waiting their turn, closed files."""
+
+    open: _Open | None = None
+    last: tuple[int, int] | None = None  # last (chunk, file) used
+    next: int = 0  # the episode to append next
+    ready: dict[int, dict[str, Any]] = field(default_factory=dict)  # encoded, not yet appended
+    closing: list[dict[str, Any]] = field(default_factory=list)  # closed, in order
+
+
 def next_file(chunk_index: int, file_index: int, chunks_size: int = CHUNKS_SIZE) -> tuple[int, int]:
     """LeRobot's file numbering: ``file_index`` counts up to ``chunks_size`` per chunk."""
     if file_index == chunks_size - 1:
@@ -62,158 +86,12 @@ def next_file(chunk_index: int, file_index: int, chunks_size: int = CHUNKS_SIZE)
     return chunk_index, file_index + 1
 
 
-class KeyEncoders:
-    """Encoders of some video keys, writing ``<out_dir>/<key>/chunk-XXX/file-XXX.mp4``.
-
-    A file is decoded and checked as soon as it is closed (at a rollover or at the end),
-    against the frame counts the caller gave for its episodes; the caller publishes it
-    and removes it, so local disk holds one open file per key.
-    """
-
-    def __init__(
-        self,
-        keys: list[str],
-        params: VideoParams,
-        out_dir: Path,
-        max_file_bytes: int,
-        chunks_size: int = CHUNKS_SIZE,
-    ) -> None:
-        self.keys = keys
-        self.params = params
-        self.out_dir = out_dir
-        self.max_file_bytes = max_file_bytes
-        self.chunks_size = chunks_size
-        self.open: dict[str, _Open] = {}
-        self.last: dict[str, tuple[int, int]] = {}  # last file index used per key
-        self.closed: list[dict[str, Any]] = []  # closed since the last reply
-        self.stats = {k: ImageStats() for k in keys}
-
-    def _path(self, key: str, chunk: int, file: int) -> Path:
-        p = self.out_dir / key / f"chunk-{chunk:03d}" / f"file-{file:03d}.mp4"
-        p.parent.mkdir(parents=True, exist_ok=True)
-        return p
-
-    def _close(self, key: str) -> None:
-        cur = self.open.pop(key)
-        cur.encoder.close()
-        p = self.params
-        check = verify_video(
-            cur.encoder.path, cur.lengths, p.fps, p.width, p.height, p.codec_name, p.pix_fmt
-        )
-        self.closed.append(
-            {
-                "key": key,
-                "chunk_index": cur.chunk_index,
-                "file_index": cur.file_index,
-                "path": str(cur.encoder.path),
-                "episodes": cur.episodes,
-                "lengths": cur.lengths,
-                "decoded_frames": check.frames,
-                "decoded_per_episode": check.per_episode,
-                "problems": check.problems,
-            }
-        )
-
-    def _take_closed(self) -> list[dict[str, Any]]:
-        out, self.closed = self.closed, []
-        return out
-
-    def _current(self, key: str) -> _Open:
-        """The key's open file, rolling over to a new one past the size bound."""
-        cur = self.open.get(key)
-        if cur is not None and cur.encoder.size() >= self.max_file_bytes:
-            self._close(key)
-            cur = None
-        if cur is None:
-            last = self.last.get(key)
-            chunk, file = next_file(*last, self.chunks_size) if last else (0, 0)
-            self.last[key] = (chunk, file)
-            enc = VideoEncoder(self._path(key, chunk, file), self.params)
-            cur = self.open[key] = _Open(chunk, file, enc, [], [])
-        return cur
-
-    def episode(self, index: int, npz: str, frames: int) -> dict[str, Any]:
-        """Encode one episode's frames of every key: where it landed, its image stats, and
-        the files closed (and checked) meanwhile."""
-        videos: dict[str, Any] = {}
-        stats: dict[str, Any] = {}
-        fps = self.params.fps
-        with np.load(npz, allow_pickle=False) as data:
-            for key in self.keys:
-                images = data[key]
-                if images.shape[0] != frames:
-                    raise PermanentError(
-                        f"episode {index}: {key} has {images.shape[0]} frames, expected {frames}"
-                    )
-                cur = self._current(key)
-                start = cur.encoder.frames
-                cur.encoder.add_episode(images)
-                cur.episodes.append(index)
-                cur.lengths.append(frames)
-                videos[key] = {
-                    "chunk_index": cur.chunk_index,
-                    "file_index": cur.file_index,
-                    "from_timestamp": start / fps,
-                    "to_timestamp": (start + frames) / fps,
-                }
-                ep = ImageStats()
-                ep.update(images)
-                self.stats[key].merge(ep)
-                stats[key] = ep.result()
-                del images
-        return {"index": index, "videos": videos, "stats": stats, "closed": self._take_closed()}
-
-    def finish(self) -> dict[str, Any]:
-        """Close (and check) every open file; those files and the dataset image statistics."""
-        for key in list(self.open):
-            self._close(key)
-        return {
-            "closed": self._take_closed(),
-            "stats": {k: v.to_json() for k, v in self.stats.items()},
-        }
-
-    def abort(self) -> None:
-        """Close everything on an error path."""
-        for cur in self.open.values():
-            cur.encoder.abort()
-        self.open.clear()
-
-
-def handle(
-    state: KeyEncoders | None, msg: dict[str, Any]
-) -> tuple[KeyEncoders | None, dict[str, Any]]:
-    """One request of the worker protocol → (new state, reply)."""
-    op = msg.get("op")
-    if op == "start":
-        params = VideoParams(**msg["params"])
-        new = KeyEncoders(
-            list(msg["keys"]),
-            params,
-            Path(msg["out_dir"]),
-            int(msg["max_file_bytes"]),
-            int(msg.get("chunks_size", CHUNKS_SIZE)),
-        )
-        return new, {"ok": True, "op": "start"}
-    if state is None:
-        raise ValueError(f"request {op!r} before start")
-    if op == "episode":
-        return state, {
-            "ok": True,
-            "op": "episode",
-            **state.episode(int(msg["index"]), str(msg["npz"]), int(msg["frames"])),
-        }
-    if op == "finish":
-        return state, {"ok": True, "op": "finish", **state.finish()}
-    raise ValueError(f"unknown request {op!r}")
-
-
 class _Worker:
-    """One worker process and its pipes."""
+    """One worker process, its pipes and the jobs it was given (answered in order)."""
 
-    def __init__(self, keys: list[str], spool: Path, n: int) -> None:
+    def __init__(self, spool: Path, n: int) -> None:
         env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
         env["SVT_LOG"] = "1"  # SVT-AV1: errors only
-        self.keys = keys
         self.stderr_path = spool / f"encoder-{n}.log"
         self._stderr = self.stderr_path.open("wb")
         self.proc = subprocess.Popen(
@@ -227,7 +105,7 @@ class _Worker:
             raise RetryableError("could not open pipes to a video encoder process")
         self.stdin: IO[bytes] = self.proc.stdin
         self.stdout: IO[bytes] = self.proc.stdout
-        self.pending: list[int] = []
+        self.jobs = 0  # requests sent and not yet answered (the start request included)
         self.buf = b""
 
     def send(self, msg: dict[str, Any]) -> None:
@@ -236,6 +114,7 @@ class _Worker:
             self.stdin.flush()
         except (BrokenPipeError, OSError):
             raise RetryableError(f"video encoder process exited early{self.tail()}") from None
+        self.jobs += 1
 
     def tail(self) -> str:
         try:
@@ -244,6 +123,17 @@ class _Worker:
             return ""
         lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("Svt[")]
         return (": " + " | ".join(lines[-5:])) if lines else ""
+
+    def ready(self) -> bool:
+        """True when a whole reply can be read without waiting."""
+        if b"\n" in self.buf:
+            return True
+        sel = selectors.DefaultSelector()
+        sel.register(self.stdout, selectors.EVENT_READ)
+        try:
+            return bool(sel.select(timeout=0))
+        finally:
+            sel.close()
 
     def receive(self, timeout_s: float, cancelled: Callable[[], None]) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
@@ -263,6 +153,7 @@ class _Worker:
         finally:
             sel.close()
         line, self.buf = self.buf.split(b"\n", 1)
+        self.jobs -= 1
         reply: dict[str, Any] = json.loads(line)
         if not reply.get("ok"):
             raise PermanentError(f"video encoding failed: {reply.get('error', 'unknown error')}")
@@ -280,8 +171,24 @@ class _Worker:
         self._stderr.close()
 
 
+def prestart(workers: int) -> None:
+    """Start ``workers`` encoder processes now; the next pool takes them (see :func:`drop_spares`)."""
+    if workers > 1 and not _SPARE:
+        spool = make_spool("encoders")
+        _SPARE.append((spool, [_Worker(spool, i) for i in range(workers)]))
+
+
+def drop_spares() -> None:
+    """Stop processes that :func:`prestart` started and no pool took."""
+    while _SPARE:
+        spool, workers = _SPARE.pop()
+        for w in workers:
+            w.close()
+        remove_spool(spool)
+
+
 class EncoderPool:
-    """The video keys spread over ``workers`` processes (in-process when ``workers`` is 1)."""
+    """The video files of ``keys``, encoded by ``workers`` processes (1: in this process)."""
 
     def __init__(
         self,
@@ -291,103 +198,231 @@ class EncoderPool:
         max_file_bytes: int,
         workers: int,
         cancelled: Callable[[], None] = lambda: None,
+        clock: StageClock | None = None,
+        chunks_size: int = CHUNKS_SIZE,
     ) -> None:
+        self.keys = list(keys)
+        self.params = params
+        self.out_dir = out_dir
+        self.max_file_bytes = max_file_bytes
+        self.chunks_size = chunks_size
         self.cancelled = cancelled
+        self.clock = clock if clock is not None else StageClock()  # the caller's steps
+        self.encoder_clock = StageClock()  # the encoders' steps, summed over processes
         self.results: dict[int, dict[str, Any]] = {}
-        self.closed: list[dict[str, Any]] = []  # files closed and checked, not yet taken
-        self.local: KeyEncoders | None = None
+        self.stats = {k: ImageStats() for k in self.keys}
+        self.files = {k: _KeyFiles() for k in self.keys}
+        self.outstanding: dict[int, int] = {}  # episode → its encode jobs not yet answered
+        self.verifying: dict[str, dict[str, Any]] = {}  # path → its closed-file entry
+        self.local: Jobs | None = None
         self.workers: list[_Worker] = []
-        self._spool = Path(tempfile.mkdtemp(prefix="bp-encoders-"))
-        n = max(1, min(workers, len(keys)))
+        if workers > 1 and _SPARE:
+            self._spool, self.workers = _SPARE.pop()
+            for w in self.workers[workers:]:
+                w.close()
+            del self.workers[workers:]
+        else:
+            self._spool = make_spool("encoders")
         if workers <= 1:
-            self.local = KeyEncoders(keys, params, out_dir, max_file_bytes)
+            self.local = Jobs(params, self._spool)
             return
-        groups = [keys[i::n] for i in range(n)]
-        start = {
-            "op": "start",
-            "params": asdict(params),
-            "out_dir": str(out_dir),
-            "max_file_bytes": max_file_bytes,
-        }
-        for i, group in enumerate(groups):
-            w = _Worker(group, self._spool, i)
-            self.workers.append(w)
-            w.send({**start, "keys": group})
+        while len(self.workers) < workers:
+            self.workers.append(_Worker(self._spool, len(self.workers)))
+        start = {"op": "start", "params": asdict(params), "spool": str(self._spool)}
         for w in self.workers:
-            w.receive(120.0, cancelled)
+            w.send(start)  # answered before its first job's reply
 
-    def submit(self, index: int, npz: str, frames: int) -> None:
-        """Hand one episode to every encoder (blocking while too many are in flight)."""
+    # ------------------------------------------------------------------ jobs
+    def submit(
+        self,
+        index: int,
+        npz: str,
+        frames: int,
+        sample: bool = False,
+        images: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        """Hand one episode to the encoders, a job per key (waits while every worker is full)."""
+        # sample: also return its middle frames (results[index]["samples"]); images: frames the
+        # caller decoded already (robomimic) go over as raw .npy files, never inflated twice
+        self.outstanding[index] = len(self.keys)
+        self.results.setdefault(index, {"videos": {}, "stats": {}, "samples": {}})
+        for key in self.keys:
+            job = {"op": "encode", "index": index, "key": key, "npz": npz, "frames": frames}
+            if images is not None:
+                raw = self._spool / f"{key}-{index:06d}.npy"
+                with self.clock("raw frames for the encoders"):
+                    np.save(raw, images[key], allow_pickle=False)
+                job["raw"] = str(raw)
+            self._run({**job, "sample": sample})
+
+    def _run(self, msg: dict[str, Any]) -> None:
+        """Do a job here, or give it to the least busy worker (waiting while all are full)."""
         if self.local is not None:
-            self._merge(self.local.episode(index, npz, frames))
+            _, reply = handle(self.local, msg)
+            self._on_reply(reply)
             return
-        for w in self.workers:
-            while len(w.pending) >= INFLIGHT:
-                self._take(w)
-            w.send({"op": "episode", "index": index, "npz": npz, "frames": frames})
-            w.pending.append(index)
+        while (w := min(self.workers, key=lambda w: w.jobs)).jobs >= INFLIGHT:
+            self._wait_any()
+        w.send(msg)
 
-    def done_with(self, index: int) -> bool:
-        """True once every encoder has finished the episode (its npz may be deleted)."""
-        return all(index not in w.pending for w in self.workers)
+    def _on_reply(self, reply: dict[str, Any]) -> None:
+        if reply["op"] == "verify":
+            self.verifying.pop(reply["path"]).update(
+                {k: reply[k] for k in ("decoded_frames", "decoded_per_episode", "problems")}
+            )
+            return
+        if reply["op"] != "encode":
+            return  # a start reply
+        index, key = int(reply["index"]), str(reply["key"])
+        if reply.get("raw"):
+            Path(reply["raw"]).unlink(missing_ok=True)
+        self.outstanding[index] -= 1
+        if not self.outstanding[index]:
+            del self.outstanding[index]
+        entry = self.results[index]
+        entry["stats"][key] = reply["stats"]
+        if "sample" in reply:
+            entry["samples"][key] = reply["sample"]
+        self.stats[key].add_counts(np.asarray(reply["counts"]), int(reply["frames"]))
+        self.files[key].ready[index] = reply
+        self._append_ready(key)
+
+    def _append_ready(self, key: str) -> None:
+        """Append the key's encoded episodes that are next in order to its file."""
+        kf = self.files[key]
+        fps = self.params.fps
+        while kf.next in kf.ready:
+            reply = kf.ready.pop(kf.next)
+            frames = int(reply["frames"])
+            cur = self._current(key)
+            start = cur.encoder.frames
+            with self.clock("video mux (append packets to the mp4)"):
+                packets = Path(reply["packets"])
+                header = bytes.fromhex(reply["header"]) if reply["header"] else None
+                try:
+                    cur.encoder.add_packets(read_packets(packets), frames, header)
+                except RuntimeError as exc:
+                    raise PermanentError(f"video encoding failed: {exc}") from None
+                packets.unlink()
+            cur.episodes.append(kf.next)
+            cur.lengths.append(frames)
+            self.results[kf.next]["videos"][key] = {
+                "chunk_index": cur.chunk_index,
+                "file_index": cur.file_index,
+                "from_timestamp": start / fps,
+                "to_timestamp": (start + frames) / fps,
+            }
+            kf.next += 1
+
+    def _current(self, key: str) -> _Open:
+        """The key's open file, rolling over to a new one past the size bound."""
+        kf = self.files[key]
+        if kf.open is not None and kf.open.encoder.size() >= self.max_file_bytes:
+            self._close(key)
+        if kf.open is None:
+            chunk, file = next_file(*kf.last, self.chunks_size) if kf.last else (0, 0)
+            kf.last = (chunk, file)
+            path = self.out_dir / key / f"chunk-{chunk:03d}" / f"file-{file:03d}.mp4"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            kf.open = _Open(chunk, file, VideoEncoder(path, self.params), [], [])
+        return kf.open
+
+    def _close(self, key: str) -> None:
+        """Finish the key's open file and have it checked (a verify job)."""
+        kf = self.files[key]
+        cur = kf.open
+        if cur is None:
+            return
+        kf.open = None
+        with self.clock("video mux (append packets to the mp4)"):
+            cur.encoder.close()
+        path = str(cur.encoder.path)
+        entry = {
+            "key": key,
+            "chunk_index": cur.chunk_index,
+            "file_index": cur.file_index,
+            "path": path,
+            "episodes": cur.episodes,
+            "lengths": cur.lengths,
+        }
+        kf.closing.append(entry)
+        self.verifying[path] = entry
+        self._run({"op": "verify", "path": path, "lengths": cur.lengths})
+
+    # ------------------------------------------------------------------ replies
+    def _receive_one(self, w: _Worker) -> None:
+        with self.clock(WAIT):
+            reply = w.receive(REPLY_TIMEOUT_S, self.cancelled)
+        self._on_reply(reply)
+
+    def _wait_any(self) -> None:
+        """Wait until some worker has answered, and take every reply that is there."""
+        busy = [w for w in self.workers if w.jobs]
+        if not busy:
+            return
+        deadline = time.monotonic() + REPLY_TIMEOUT_S
+        while not (ready := [w for w in busy if w.ready()]):
+            self.cancelled()
+            if time.monotonic() > deadline:
+                raise RetryableError(f"video encoders gave no reply within {REPLY_TIMEOUT_S:.0f} s")
+            with self.clock(WAIT):
+                sel = selectors.DefaultSelector()
+                for w in busy:
+                    sel.register(w.stdout, selectors.EVENT_READ)
+                try:
+                    sel.select(timeout=1.0)
+                finally:
+                    sel.close()
+        for w in ready:
+            self._receive_one(w)
 
     def poll(self) -> None:
-        """Collect replies that are already there, without waiting."""
+        """Take the replies that are already there, without waiting."""
         for w in self.workers:
-            while w.pending and self._ready(w):
-                self._take(w)
+            while w.jobs and w.ready():
+                self._receive_one(w)
 
-    def _ready(self, w: _Worker) -> bool:
-        if b"\n" in w.buf:
-            return True
-        sel = selectors.DefaultSelector()
-        sel.register(w.stdout, selectors.EVENT_READ)
-        try:
-            return bool(sel.select(timeout=0))
-        finally:
-            sel.close()
-
-    def _take(self, w: _Worker) -> None:
-        reply = w.receive(REPLY_TIMEOUT_S, self.cancelled)
-        index = int(reply["index"])
-        w.pending.remove(index)
-        self._merge(reply)
-
-    def _merge(self, reply: dict[str, Any]) -> None:
-        entry = self.results.setdefault(int(reply["index"]), {"videos": {}, "stats": {}})
-        entry["videos"].update(reply["videos"])
-        entry["stats"].update(reply["stats"])
-        self.closed.extend(reply["closed"])
+    def done_with(self, index: int) -> bool:
+        """True once every encode job of the episode is answered (its npz may be deleted)."""
+        return index not in self.outstanding
 
     def take_closed(self) -> list[dict[str, Any]]:
-        """Files closed (and decoded and checked by their encoder) since the last call."""
-        out, self.closed = self.closed, []
+        """Files closed and checked since the last call (per key in order)."""
+        out = []
+        for key in self.keys:
+            closing = self.files[key].closing
+            while closing and "problems" in closing[0]:
+                out.append(closing.pop(0))
         return out
 
     def finish(self) -> dict[str, ImageStats]:
-        """Drain, close (and check) every file; the dataset image statistics per key.
-        The last files are then in :meth:`take_closed`."""
-        stats: dict[str, ImageStats] = {}
-        replies = []
-        if self.local is not None:
-            replies.append(self.local.finish())
+        """Wait for every encode, close and check every file; the dataset image statistics."""
+        while self.outstanding:
+            if not any(w.jobs for w in self.workers):
+                raise PermanentError(f"video encoding lost episodes: {sorted(self.outstanding)}")
+            self._wait_any()
+        for key in self.keys:
+            self._close(key)
+        while any(w.jobs for w in self.workers):
+            self._wait_any()
         for w in self.workers:
-            while w.pending:
-                self._take(w)
             w.send({"op": "finish"})
         for w in self.workers:
-            replies.append(w.receive(REPLY_TIMEOUT_S, self.cancelled))
-        for r in replies:
-            self.closed.extend(r["closed"])
-            stats.update({k: ImageStats.from_json(v) for k, v in r["stats"].items()})
-        return stats
+            with self.clock(WAIT):
+                self.encoder_clock.merge(w.receive(REPLY_TIMEOUT_S, self.cancelled)["clock"])
+        if self.local is not None:
+            self.encoder_clock.merge(self.local.clock.to_json())
+        waiting = {k: sorted(kf.ready) for k, kf in self.files.items() if kf.ready}
+        if self.outstanding or waiting:
+            raise PermanentError(f"video encoding lost episodes: {waiting or self.outstanding}")
+        return self.stats
 
     def close(self) -> None:
-        """Stop the workers and remove their logs."""
-        if self.local is not None:
-            self.local.abort()
+        """Stop the workers, drop open files and the spool (after finish, or on an error path)."""
+        for kf in self.files.values():
+            if kf.open is not None:
+                kf.open.encoder.abort()
+                kf.open = None
         for w in self.workers:
             w.close()
-        for p in self._spool.glob("*"):
-            p.unlink(missing_ok=True)
-        self._spool.rmdir()
+        remove_spool(self._spool)

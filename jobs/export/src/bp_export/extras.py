@@ -12,6 +12,8 @@ the card, which it does not cover.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -32,7 +34,13 @@ from bp_sdk.version import code_version, package_version
 
 from bp_export import card, initial_states, lineage, lineage_doc, quality
 from bp_export.robomimic import RobomimicWriter, build_env_meta
-from bp_export.samples import SampleRow, depth_rgb, sample_grid_png, segmentation_rgb
+from bp_export.samples import (
+    SamplePicker,
+    SampleRow,
+    depth_rgb,
+    sample_grid_png,
+    segmentation_rgb,
+)
 from bp_export.sources import ExportEpisode, SourceRun
 
 if TYPE_CHECKING:
@@ -40,6 +48,9 @@ if TYPE_CHECKING:
     from bp_export.writer import WriterConfig, Written
 
 SAMPLES_PNG: Final = SAMPLES
+# stands for an RGB frame the encoders have not returned yet; never drawn (an empty image is
+# refused by the grid), always replaced once they have
+PENDING_FRAME: Final = np.zeros((0, 0, 3), dtype=np.uint8)
 
 
 def open_robomimic(
@@ -68,13 +79,14 @@ def open_robomimic(
     return RobomimicWriter(staging.path(ROBOMIMIC), env_meta, image_keys, lowdim)
 
 
-def sample_row(record: ExportEpisode, arrays: Any, rec: Recording) -> SampleRow:
-    """The episode's middle frame of every camera and every lossless image stream."""
-    t = int(arrays[f"observation.images.{rec.cameras[0]}"].shape[0])
+def sample_row(record: ExportEpisode, arrays: Any, rec: Recording, rgb: Any = None) -> SampleRow:
+    """The middle frame of every camera and lossless image stream (``rgb``: cameras' frames)."""
+    t = int(arrays["observation.state"].shape[0])
     i = t // 2
     images: dict[str, np.ndarray] = {}
     for cam in rec.cameras:
-        images[f"{cam} rgb"] = np.asarray(arrays[f"observation.images.{cam}"][i])
+        frame = rgb[cam] if rgb is not None else arrays[f"observation.images.{cam}"][i]
+        images[f"{cam} rgb"] = np.asarray(frame)
         if f"observation.depth.{cam}" in arrays:
             images[f"{cam} depth"] = depth_rgb(arrays[f"observation.depth.{cam}"][i])
         if f"observation.segmentation.{cam}" in arrays:
@@ -88,23 +100,53 @@ def sample_row(record: ExportEpisode, arrays: Any, rec: Recording) -> SampleRow:
     return SampleRow(caption, record.success, images)
 
 
+def fill_sample_rgb(
+    picker: SamplePicker,
+    slots: list[tuple[int, int]],
+    frames_of: Callable[[int], Mapping[str, np.ndarray]],
+    rec: Recording,
+) -> None:
+    """Put the encoders' middle RGB frames in each (picker row, episode) of ``slots``."""
+    for slot, index in slots:
+        frames = frames_of(index)
+        row = picker.rows[slot]
+        rgb = {f"{cam} rgb": frames[f"observation.images.{cam}"] for cam in rec.cameras}
+        picker.rows[slot] = replace(row, images={**row.images, **rgb})
+
+
 def write_extras(run: Any, written: Written, excluded: list[dict[str, Any]]) -> None:
     """Every extra into the dataset (before the sums); content first, then lineage and card."""
-    ctx, staging, cfg = run.ctx, run.staging, run.cfg
-    s = ctx.settings
+    staging = run.staging
     robomimic_summary = None
     if run.robomimic is not None:
-        robomimic_summary = run.robomimic.close(written.splits)
-        run.robomimic = None
-        staging.publish(ROBOMIMIC)
-    objects_doc = run.objects.document()
-    staging.write_json(OBJECTS, objects_doc)
-    staging.write_bytes(INITIAL_STATES, initial_states.table_bytes(run.states))
-    qual = quality.build_quality(run.accepted, run.rejected, initial_states.spread(run.states))
-    qual["excluded"] = excluded  # left out by the tier's definition, not by a rule
-    staging.write_json(QUALITY, qual)
+        with run.clock("robomimic hdf5"):
+            robomimic_summary = run.robomimic.close(written.splits)
+            run.robomimic = None
+            staging.publish(ROBOMIMIC)
+    with run.clock("objects, initial states, quality"):
+        objects_doc = run.objects.document()
+        staging.write_json(OBJECTS, objects_doc)
+        staging.write_bytes(INITIAL_STATES, initial_states.table_bytes(run.states))
+        qual = quality.build_quality(run.accepted, run.rejected, initial_states.spread(run.states))
+        qual["excluded"] = excluded  # left out by the tier's definition, not by a rule
+        staging.write_json(QUALITY, qual)
     picker = run.picker
-    staging.write_bytes(SAMPLES_PNG, sample_grid_png(picker.rows))
+    with run.clock("card: samples png"):
+        staging.write_bytes(SAMPLES_PNG, sample_grid_png(picker.rows))
+    with run.clock("card: lineage, README"):
+        _lineage_and_card(run, written, qual, objects_doc, robomimic_summary)
+
+
+def _lineage_and_card(
+    run: Any,
+    written: Written,
+    qual: dict[str, Any],
+    objects_doc: dict[str, Any],
+    robomimic_summary: dict[str, Any] | None,
+) -> None:
+    """``meta/lineage.json`` (with the content digest of what is written), then the card."""
+    ctx, staging, cfg, picker = run.ctx, run.staging, run.cfg, run.picker
+    s = ctx.settings
     digest = content_digest({name: e.sha256 for name, e in ctx.output.files.items()})
     sources = [lineage.collect_source(ctx.storage, src.scene_id, src.run_id) for src in run.sources]
     lin = lineage_doc.build_lineage(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -22,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from bp_dataset.layout import lossless_member
 from bp_sdk.commit import OutputWriter
+from bp_sdk.spool import make_spool, remove_spool
 
 from bp_export.encoding import next_file
 
@@ -34,7 +34,7 @@ class Staging:
 
     def __init__(self, output: OutputWriter) -> None:
         self.output = output
-        self.root = Path(tempfile.mkdtemp(prefix="bp-export-"))
+        self.root = make_spool("export")
 
     def path(self, rel: str) -> Path:
         """Local path of a dataset file (parent folders created)."""
@@ -60,7 +60,7 @@ class Staging:
 
     def close(self) -> None:
         """Remove whatever is left locally."""
-        shutil.rmtree(self.root, ignore_errors=True)
+        remove_spool(self.root)
 
     def __enter__(self) -> Staging:
         return self

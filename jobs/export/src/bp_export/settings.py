@@ -65,7 +65,7 @@ class ExportSettings(DatasetStageSettings):
         default=2,
         ge=1,
         le=64,
-        description="Video encoder processes (each encodes whole video keys); 1 encodes in the job's own process.",
+        description="Video encoder processes (each encodes whole episodes of any video key, so more than the cameras use more cores); 1 encodes in the job's own process.",
     )
     export_robomimic: bool = Field(
         default=True, description="Also write robomimic HDF5 (robomimic/dataset.hdf5)."

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import resource
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -36,11 +34,13 @@ from bp_sdk.errors import (
 )
 from bp_sdk.layout import Unit
 from bp_sdk.runner import Stage, StageContext, StageResult
+from bp_sdk.spool import make_spool, remove_spool
 from bp_sdk.storage import Storage, join
 from pydantic import ValidationError
 
 from bp_export import extras, initial_states, objects, reward, splits
 from bp_export.files import Staging
+from bp_export.frames import StageClock
 from bp_export.samples import SamplePicker
 from bp_export.settings import ExportSettings
 from bp_export.sources import (
@@ -157,7 +157,8 @@ class ExportStage(Stage[ExportSettings]):
                 written = state.finish(excluded)
             finally:
                 state.close()
-        digest = publish_sums(ctx)
+        with state.clock("checksums (SHA256SUMS, every file re-read)"):
+            digest = publish_sums(ctx)
         took = time.monotonic() - started
         me = resource.getrusage(resource.RUSAGE_SELF)
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)  # the encoders, waited for by now
@@ -185,6 +186,10 @@ class ExportStage(Stage[ExportSettings]):
             "peak_rss_encoder_mb": round(kids.ru_maxrss / 1024, 1),
             "cpu_s": round(me.ru_utime + me.ru_stime, 1),
             "cpu_encoders_s": round(kids.ru_utime + kids.ru_stime, 1),
+            "stage_seconds": {
+                "main": state.clock.to_json(),
+                "encoders": state.writer.pool.encoder_clock.to_json(),
+            },
         }
         if state.rejected:
             ctx.log.warning(
@@ -302,11 +307,13 @@ class _Run:
         self.sources = sources
         self.spec = spec
         self.staging = staging
-        self.spool = Path(tempfile.mkdtemp(prefix="bp-export-spool-"))
+        self.spool = make_spool("export-spool")
         self.rejected: list[dict[str, Any]] = []
         self.accepted: list[ExportEpisode] = []
         self.waiting: dict[int, Path] = {}
-        self.writer = DatasetWriter(cfg, staging, ctx.cancelled)
+        self.clock = StageClock()
+        self.sample_slots: list[tuple[int, int]] = []  # (picker row, episode): RGB to fill in
+        self.writer = DatasetWriter(cfg, staging, ctx.cancelled, self.clock)
         self.robomimic = (
             extras.open_robomimic(staging, cfg, sources) if ctx.settings.export_robomimic else None
         )
@@ -347,7 +354,8 @@ class _Run:
         if c.data_file is None:
             self.reject(c, ["episode is a success but its data (npz) was not committed"])
             return
-        path = spool(c, self.spool)
+        with self.clock("shard copy + sha256 check"):
+            path = spool(c, self.spool)
         keep = False
         try:
             group = (
@@ -357,9 +365,11 @@ class _Run:
                 c.meta.task_id or instruction_of(c.meta),
             )
             sample = self.picker.wants(group, c.success)
-            checked = check_episode(
-                c.meta, path, self.rec, load_images=self.robomimic is not None or sample
-            )
+            with self.clock("shard read + rules (images only for robomimic)"):
+                # the encoders decode the images (and return a sampled episode's middle frames)
+                checked = check_episode(
+                    c.meta, path, self.rec, load_images=self.robomimic is not None
+                )
             if not checked.ok:
                 self.reject(c, checked.reasons)
                 return
@@ -388,13 +398,17 @@ class _Run:
             if not np.isfinite(r).all():
                 self.reject(c, ["rewards are not finite"])
                 return
-            self.writer.add(record, path, arrays, r, d, ok)
+            self.writer.add(record, path, arrays, r, d, ok, sample)
             keep = True
             if self.robomimic is not None:
-                self.robomimic.add(record, arrays, r, d)
+                with self.clock("robomimic hdf5"):
+                    self.robomimic.add(record, arrays, r, d)
             self.picker.seen(group)
             if sample:
-                self.picker.take(group, c.success, extras.sample_row(record, arrays, self.rec))
+                # the RGB columns come from the encoders (filled in by finish)
+                self.sample_slots.append((len(self.picker.rows), record.dataset_index))
+                rgb = dict.fromkeys(self.rec.cameras, extras.PENDING_FRAME)
+                self.picker.take(group, c.success, extras.sample_row(record, arrays, self.rec, rgb))
             record.release()
             record.loader = None  # the accepted list keeps metadata only, never arrays
             self.states.append(
@@ -423,6 +437,7 @@ class _Run:
             )
         written = self.writer.finish()
         self._free()
+        extras.fill_sample_rgb(self.picker, self.sample_slots, self.writer.sample_frames, self.rec)
         assert written.info is not None  # noqa: S101 - set by finish
         extras.write_extras(self, written, excluded)
         return written
@@ -431,7 +446,7 @@ class _Run:
         self.writer.close()
         if self.robomimic is not None:
             self.robomimic.abort()
-        shutil.rmtree(self.spool, ignore_errors=True)
+        remove_spool(self.spool)
 
 
 def spool(c: Candidate, folder: Path) -> Path:

@@ -38,6 +38,7 @@ from bp_sdk.errors import PermanentError, Problem
 
 from bp_export.encoding import EncoderPool
 from bp_export.files import RollingNpz, RollingParquet, Staging
+from bp_export.frames import StageClock, frame_from_json
 from bp_export.lerobot import (
     data_schema,
     episodes_schema,
@@ -86,9 +87,16 @@ class Written:
 class DatasetWriter:
     """Writes one LeRobot v3.0 dataset into ``staging``, episode by episode."""
 
-    def __init__(self, cfg: WriterConfig, staging: Staging, cancelled: Any = lambda: None) -> None:
+    def __init__(
+        self,
+        cfg: WriterConfig,
+        staging: Staging,
+        cancelled: Any = lambda: None,
+        clock: StageClock | None = None,
+    ) -> None:
         self.cfg = cfg
         self.staging = staging
+        self.clock = clock if clock is not None else StageClock()
         rec = cfg.recording
         self.schema = data_schema(cfg.features)
         self.columns = data_columns(cfg.features)
@@ -119,6 +127,7 @@ class DatasetWriter:
             cfg.video_file_bytes,
             cfg.workers,
             cancelled,
+            self.clock,
         )
 
     # ------------------------------------------------------------------ episodes
@@ -134,6 +143,7 @@ class DatasetWriter:
         reward: np.ndarray,
         done: np.ndarray,
         success: np.ndarray,
+        sample: bool = False,
     ) -> dict[str, Any]:
         """Write one accepted episode (its npz stays on disk until the encoders are done)."""
         rec = self.cfg.recording
@@ -144,14 +154,26 @@ class DatasetWriter:
             raise PermanentError("train episodes must come before valid episodes")
         self.tasks.setdefault(record.instruction, record.task_index)
         t = int(arrays["observation.state"].shape[0])
-        self.pool.submit(idx, str(npz), t)
-        cols = frame_columns(
-            arrays, rec.cameras, reward, done, success, idx, self.frames, record.task_index, rec.fps
-        )
-        chunk, file = self.data.append(frame_table(cols, self.schema))
-        stats = numeric_stats(cols, self.cfg.features)
-        for c in self.columns:
-            self.running[c].update(cols[c])
+        decoded = all(k in arrays for k in self.video_keys)  # robomimic needed the images
+        images = {k: arrays[k] for k in self.video_keys} if decoded else None
+        self.pool.submit(idx, str(npz), t, sample, images)
+        with self.clock("frame rows + data parquet"):
+            cols = frame_columns(
+                arrays,
+                rec.cameras,
+                reward,
+                done,
+                success,
+                idx,
+                self.frames,
+                record.task_index,
+                rec.fps,
+            )
+            chunk, file = self.data.append(frame_table(cols, self.schema))
+        with self.clock("stats (numeric)"):
+            stats = numeric_stats(cols, self.cfg.features)
+            for c in self.columns:
+                self.running[c].update(cols[c])
         row: dict[str, Any] = {
             "episode_index": idx,
             "tasks": [record.instruction],
@@ -172,7 +194,8 @@ class DatasetWriter:
             "split": record.split,
         }
         if self.lossless is not None:
-            lc, lf = self.lossless.append(idx, {k: arrays[k] for k in self.lossless_keys})
+            with self.clock("lossless npz"):
+                lc, lf = self.lossless.append(idx, {k: arrays[k] for k in self.lossless_keys})
             row["lossless/chunk_index"], row["lossless/file_index"] = lc, lf
         self.rows.append(row)
         self.frames += t
@@ -188,6 +211,16 @@ class DatasetWriter:
     def done_with(self, index: int) -> bool:
         """True once the encoders no longer need the episode's npz."""
         return self.pool.done_with(index)
+
+    def sample_frames(self, index: int) -> dict[str, np.ndarray]:
+        """The middle frame of every video key of an episode submitted with ``sample``."""
+        got = self.pool.results.get(index, {}).get("samples", {})
+        missing = [k for k in self.video_keys if k not in got]
+        if missing:
+            raise PermanentError(
+                f"the encoders returned no sample frame of {missing} for episode {index}"
+            )
+        return {k: frame_from_json(got[k]) for k in self.video_keys}
 
     # ------------------------------------------------------------------ finishing
     def finish(self) -> Written:
@@ -206,20 +239,21 @@ class DatasetWriter:
         ]
         if problems:
             raise PermanentError("video encoding lost episodes", problems=problems)
-        self.data.close()
-        if self.lossless is not None:
-            self.lossless.close()
-        self._write_episodes()
-        tasks = sorted(self.tasks, key=lambda k: self.tasks[k])
-        pq.write_table(tasks_table(tasks), self.staging.path(TASKS))
-        self.staging.publish(TASKS)
-        self.staging.write_bytes(STATS, _json(self._stats(image_stats)))
-        n = len(self.rows)
-        splits = {"train": f"0:{self.train}"} if self.train else {}
-        if self.train < n:
-            splits["valid"] = f"{self.train}:{n}"
-        info = self._info(n, len(tasks), splits)
-        self.staging.write_bytes(INFO, info.to_bytes())
+        with self.clock("metadata (episodes, tasks, stats, info)"):
+            self.data.close()
+            if self.lossless is not None:
+                self.lossless.close()
+            self._write_episodes()
+            tasks = sorted(self.tasks, key=lambda k: self.tasks[k])
+            pq.write_table(tasks_table(tasks), self.staging.path(TASKS))
+            self.staging.publish(TASKS)
+            self.staging.write_bytes(STATS, _json(self._stats(image_stats)))
+            n = len(self.rows)
+            splits = {"train": f"0:{self.train}"} if self.train else {}
+            if self.train < n:
+                splits["valid"] = f"{self.train}:{n}"
+            info = self._info(n, len(tasks), splits)
+            self.staging.write_bytes(INFO, info.to_bytes())
         return Written(n, self.frames, tasks, splits, self.video_files, info)
 
     def _accept_files(self) -> None:
@@ -277,7 +311,8 @@ class DatasetWriter:
                     next_step="This is an encoder or disk fault, not an input problem; report it with this marker.",
                 )
             self.next_episode[key] = first + len(episodes)
-            self.staging.publish(rel)
+            with self.clock("publish videos (copy + sha256)"):
+                self.staging.publish(rel)
             self.video_files += 1
 
     def _write_episodes(self) -> None:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from bp_sdk.errors import PathError, Problem
 from bp_sdk.ids import ID_HINT, ID_PATTERN
 from bp_sdk.storage import check_path
+from bp_sdk.text import MULTILINE, text_problem
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -99,7 +100,7 @@ class BlueprintHeader(BaseModel):
 
 _HINTS: dict[str, str] = {
     "id": ID_HINT,
-    "category": "lower-case letters, digits and '_' starting with a letter; see sdk/src/bp_sdk/data/categories.json",
+    "category": "lower-case letters, digits and '_' starting with a letter; see contracts/src/bp_contracts/data/categories.json",
     "size": "three finite numbers > 0: the full extents along the object's own x, y, z in the blueprint's units",
     "position": "three finite numbers: the bounding-box centre in the blueprint's units",
     "orientation_wxyz": "four finite numbers [w, x, y, z], not all zero (omit for no rotation)",
@@ -174,9 +175,26 @@ def validate_object(raw: Any, index: int) -> tuple[BlueprintObject | None, list[
         return None, problems_from(exc, where, BlueprintObject)
 
 
+# the header's free text, and what each field may hold beyond the rule of bp_sdk.text
+TEXT_FIELDS: dict[str, str] = {"name": "", "description": MULTILINE, "license": ""}
+
+
+def text_problems(raw: dict[str, Any]) -> list[Problem]:
+    """One problem per free-text field holding a control, lone surrogate or bidi override
+    character (docs/BLUEPRINT.md); other types are left to the schema."""
+    out = []
+    for key, allow in TEXT_FIELDS.items():
+        value = raw.get(key)
+        if isinstance(value, str) and (found := text_problem(f"$.{key}", value, allow)):
+            out.append(found)
+    return out
+
+
 def validate_header(raw: dict[str, Any]) -> tuple[BlueprintHeader | None, list[Problem]]:
-    """Validate the top-level fields (without ``objects``)."""
+    """Validate the top-level fields (without ``objects``), free text included."""
+    problems = text_problems(raw)
     try:
-        return BlueprintHeader.model_validate(raw), []
+        header = BlueprintHeader.model_validate(raw)
     except ValidationError as exc:
-        return None, problems_from(exc, "$", BlueprintHeader)
+        return None, problems + problems_from(exc, "$", BlueprintHeader)
+    return (None, problems) if problems else (header, [])

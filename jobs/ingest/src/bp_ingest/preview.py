@@ -2,16 +2,19 @@
 
 Plain SVG text (no plotting dependency), deterministic byte for byte. Objects are drawn
 as their rotated footprints, lowest first, coloured by role; the robot base is a
-circle with an arrow along its heading.
+circle with an arrow along its heading. Every text from data goes through
+``bp_sdk.text.for_xml``: control characters (not allowed in XML 1.0 at all), surrogates
+and bidi controls become visible escapes, so the document is well-formed whatever the
+manifest holds.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from xml.sax.saxutils import escape
 
 from bp_contracts.scene_manifest import ManifestObject, RobotBase
+from bp_sdk.text import for_xml
 
 MAX_OBJECTS = 2000
 MAX_LABELS = 200
@@ -57,21 +60,21 @@ def render_svg(name: str, objects: Sequence[ManifestObject], robot: RobotBase | 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="sans-serif">',
         f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
-        f'<text x="{MARGIN}" y="22" font-size="15">{escape(name)} — top view, z up, 1 m = {scale:.0f} px</text>',
+        f'<text x="{MARGIN}" y="22" font-size="15">{for_xml(name)} — top view, z up, 1 m = {scale:.0f} px</text>',
     ]
     for o, corners in sorted(polys, key=_draw_order):
         kind = o.role if o.role != "object" else ("graspable" if o.graspable else "object")
         pts = " ".join(px(*c) for c in corners)
         out.append(
             f'<polygon points="{pts}" fill="{COLOURS[kind]}" fill-opacity="0.85" stroke="#333" stroke-width="0.8">'
-            f"<title>{escape(o.id)} ({escape(o.category)})</title></polygon>"
+            f"<title>{for_xml(o.id)} ({for_xml(o.category)})</title></polygon>"
         )
     if len(polys) <= MAX_LABELS:
         for o, _ in polys:
             if o.role == "object":
                 lx, ly = px(o.position_m[0], o.position_m[1]).split(",")
                 out.append(
-                    f'<text x="{lx}" y="{ly}" font-size="9" text-anchor="middle">{escape(o.id)}</text>'
+                    f'<text x="{lx}" y="{ly}" font-size="9" text-anchor="middle">{for_xml(o.id)}</text>'
                 )
     if robot is not None:
         rx, ry = robot.position_m[0], robot.position_m[1]

@@ -12,6 +12,7 @@ Memory is O(one object + nesting depth), independent of the number of objects.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -20,6 +21,8 @@ from typing import Any, BinaryIO
 
 import ijson
 from bp_sdk.errors import Problem
+
+from bp_ingest.syntax import json_problem
 
 MAX_DEPTH = 16
 MAX_STRING = 4096
@@ -38,30 +41,83 @@ NOT_JSON_BYTES = re.compile(b"[\x0b\x0c]")
 
 
 class _Counting:
-    """Counts bytes read so parse errors can name an offset; refuses bytes JSON never has."""
+    """Counts bytes read so parse errors can name an offset; refuses bytes JSON never has and
+    bytes that are not UTF-8 (checked here, exactly, before the parser sees them). A UTF-8
+    sequence cut by the end of a read is held back until the next read completes it, so
+    the parser only ever sees whole characters."""
 
     def __init__(self, inner: BinaryIO) -> None:
         self.inner = inner
-        self.offset = 0
+        self.offset = 0  # bytes read from the file
+        self.held = b""  # the start of a UTF-8 sequence that the next read completes
+        self.pending = 0  # its length, as the last UTF-8 check found it
+        self.previous = b""  # what the parser got before ``last`` (to place a syntax error)
+        self.last = b""
+
+    @property
+    def given(self) -> int:
+        """Bytes handed to the parser (the file offset where ``last`` ends)."""
+        return self.offset - len(self.held)
 
     def read(self, n: int = -1) -> bytes:
-        data = self.inner.read(n)
-        if self.offset == 0 and data.startswith(BOM):
-            data = data[len(BOM) :]  # a UTF-8 byte-order mark is harmless: skip it
-            self.offset += len(BOM)
+        while True:
+            data = self.inner.read(n)
+            if self.offset == 0 and data.startswith(BOM):
+                data = data[len(BOM) :]  # a UTF-8 byte-order mark is harmless: skip it
+                self.offset += len(BOM)
+            found = [p for p in (self._not_json(data), self._not_utf8(data)) if p is not None]
+            if found:
+                raise FatalParse(min(found, key=lambda f: f[0])[1])
+            text, self.offset = self.held + data, self.offset + len(data)
+            out, self.held = text[: len(text) - self.pending], text[len(text) - self.pending :]
+            if out or not data:  # something to parse, or the end of the file
+                break
+        self.previous, self.last = self.last, out
+        return out
+
+    def _not_json(self, data: bytes) -> tuple[int, Problem] | None:
         bad = NOT_JSON_BYTES.search(data)
-        if bad is not None:
-            name = "a vertical tab" if bad.group() == b"\x0b" else "a form feed"
-            raise FatalParse(
-                Problem(
-                    "$",
-                    f"invalid JSON near byte {self.offset + bad.start()}: {name} (JSON allows "
-                    "only spaces, tabs and line breaks between values)",
-                    "remove it",
-                )
-            )
-        self.offset += len(data)
-        return data
+        if bad is None:
+            return None
+        at = self.offset + bad.start()
+        name = "a vertical tab" if bad.group() == b"\x0b" else "a form feed"
+        return at, Problem(
+            "$",
+            f"invalid JSON at byte {at}: {name} (JSON allows only spaces, tabs and line "
+            "breaks between values)",
+            "remove it",
+        )
+
+    def _not_utf8(self, data: bytes) -> tuple[int, Problem] | None:
+        """The first invalid UTF-8 byte of ``held + data``; sets ``pending`` to the length
+        of the incomplete sequence at its end (0 at the end of the file)."""
+        text = self.held + data
+        try:
+            _, used = codecs.utf_8_decode(text, "strict", not data)
+        except UnicodeDecodeError as exc:
+            at = self.offset - len(self.held) + exc.start
+            return at, utf8_problem(at, text[exc.start : exc.start + 1], str(exc.reason))
+        self.pending = len(text) - used
+        return None
+
+
+def utf8_problem(at: int, byte: bytes, reason: str) -> Problem:
+    """The file is not UTF-8 from byte ``at`` on."""
+    if at == 0 and byte in (b"\xff", b"\xfe"):
+        return Problem(
+            "$",
+            "the file is not UTF-8: it starts with a UTF-16 byte-order mark",
+            "save the file as UTF-8 (UTF-16 is not accepted)",
+        )
+    if reason == "unexpected end of data":
+        what = "the file ends in the middle of a UTF-8 character"
+    else:
+        what = f"byte 0x{byte.hex()} is not UTF-8 text ({reason})"
+    return Problem(
+        "$",
+        f"the file is not valid UTF-8: first invalid byte at offset {at}: {what}",
+        "save the file as UTF-8 (e.g. a Latin-1 or Windows-1252 'é' is one invalid byte)",
+    )
 
 
 class FatalParse(Exception):  # noqa: N818 - internal control flow, never leaves this module
@@ -113,25 +169,21 @@ def _check_structure(open_stream: OpenStream, max_objects: int, buf_size: int) -
             result.problems.append(fatal.problem)
             result.fatal = True
         except ijson.JSONError as exc:
-            result.problems.append(_json_problem(str(exc), counting.offset))
-            result.fatal = True
-        except UnicodeDecodeError:
             result.problems.append(
-                Problem("$", f"invalid UTF-8 near byte {counting.offset}", "save the file as UTF-8")
+                # a few bytes more: a NaN or Infinity may straddle the end of the last chunk
+                json_problem(
+                    str(exc),
+                    counting.given,
+                    counting.last,
+                    counting.previous,
+                    counting.held + raw.read(16),
+                )
             )
             result.fatal = True
+        except UnicodeDecodeError as exc:  # pragma: no cover - _Counting checks UTF-8 first
+            result.problems.append(utf8_problem(counting.offset, b"", str(exc.reason)))
+            result.fatal = True
     return result
-
-
-def _json_problem(text: str, offset: int) -> Problem:
-    first = text.strip().splitlines()[0] if text.strip() else "malformed JSON"
-    hint = "fix the JSON syntax"
-    low = text.lower()
-    if "utf8" in low or "utf-8" in low:
-        hint = "save the file as UTF-8"
-    elif "nan" in low or "infinity" in low or "invalid char" in low:
-        hint = "fix the JSON syntax; NaN and Infinity are not JSON, write finite numbers"
-    return Problem("$", f"invalid JSON near byte {offset}: {first[:200]}", hint)
 
 
 class _Value:

@@ -9,11 +9,11 @@ Any problem anywhere → one :class:`InputError` listing them all, and nothing i
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import tempfile
 from array import array
 from collections import Counter
+from collections.abc import Iterator
 from typing import IO, Any, NamedTuple
 
 from bp_contracts.catalog import load_catalog
@@ -32,6 +32,7 @@ from bp_sdk.layout import input_dir
 from bp_sdk.runner import Stage, StageContext, StageResult
 from bp_sdk.storage import Storage, join
 
+from bp_ingest import limits
 from bp_ingest.blueprint import (
     FLOOR,
     UNIT_FACTORS,
@@ -57,7 +58,6 @@ PREVIEW = "scene_topdown.svg"
 MAX_PROBLEMS = 1000
 MIN_OBJECTS_FOR_SCENE_SCALE = 3
 PROGRESS_EVERY = 1024
-MIN_SIZE_M, MAX_SIZE_M = 1e-6, 1e4
 
 
 class IngestStage(Stage[IngestSettings]):
@@ -128,9 +128,10 @@ class _Scan:
         # size / prior ratio in blueprint units (the unit factor is applied once the header is known)
         self.raw_ratios = array("d")
         self.invalid_ids: set[str] = set()
-        self.min_size = math.inf
-        self.max_size = 0.0
+        self.bounds = limits.Bounds()  # extremes of the lengths, for the limits (bp_ingest.limits)
         self.indices = array("l")
+        self.median: float | None = None  # median size/prior ratio, in metres
+        self.scene_scale = 1.0
 
     def _problem(self, items: list[Problem]) -> None:
         self.problem_count += len(items)
@@ -174,8 +175,7 @@ class _Scan:
         )
         self.spool.write(json.dumps(row) + "\n")
         self.indices.append(index)
-        self.min_size = min(self.min_size, *obj.size)
-        self.max_size = max(self.max_size, *obj.size)
+        self.bounds.add(obj.size, pose.position)
         prior = self.catalog.get(obj.category)
         if prior is not None:
             self.raw_ratios.append(
@@ -240,29 +240,44 @@ class _Scan:
                         )
                     ]
                 )
-        k = UNIT_FACTORS[header.units] if header is not None else 1.0
-        out_of_range = self.min_size * k < MIN_SIZE_M or self.max_size * k > MAX_SIZE_M
-        if header is not None and not self.problem_count and out_of_range:
-            self.spool.seek(0)
-            for index, line in zip(self.indices, self.spool, strict=True):
-                row = _Spooled(*json.loads(line))
-                if min(row.size) * k < MIN_SIZE_M or max(row.size) * k > MAX_SIZE_M:
-                    self._problem(
-                        [
-                            Problem(
-                                f"$.objects[{index}].size",
-                                f"{row.size} {header.units} is outside 1 µm .. 10 km",
-                                "check the units",
-                            )
-                        ]
-                    )
-            self.spool.seek(0, 2)
+        self._limits(header, result.header)
         if self.problem_count or header is None:
             raise InputError(
                 f"blueprint {self.ctx.settings.scene_id!r} is invalid ({self.problem_count} problem{'s' if self.problem_count != 1 else ''})",
                 problems=self.problems,
             )
         return header
+
+    def _limits(self, header: BlueprintHeader | None, raw: dict[str, Any]) -> None:
+        """Lengths outside the documented limits (bp_ingest.limits), in metres; the units
+        and robot base of an otherwise invalid header still count when valid themselves."""
+        units = header.units if header is not None else raw.get("units")
+        if not isinstance(units, str) or units not in UNIT_FACTORS:
+            return
+        k = UNIT_FACTORS[units]
+        robot = limits.robot_position(header.robot_base if header else raw.get("robot_base"))
+        found: list[Problem] = []
+        if self.bounds.out_of_range(k):
+            for index, row in self._spooled():
+                found += limits.object_problems(index, row.id, row.size, row.position, units, k)
+        if robot is not None:
+            found += limits.robot_base_problems(robot, units, k)
+        if not found and header is not None:
+            tol = self.ctx.settings.ingest_scale_tolerance
+            self.median, self.scene_scale = _scene_scale(self.raw_ratios, k, tol)
+            reach = limits.Reach()
+            if self.bounds.may_reach_too_far(k, self.scene_scale):
+                for index, row in self._spooled():
+                    reach.add(index, row.id, row.size, row.position, row.orientation_wxyz)
+            found = reach.problems(units, k, self.scene_scale, robot)
+        self._problem(found)
+
+    def _spooled(self) -> Iterator[tuple[int, _Spooled]]:
+        """Every spooled object with its blueprint index (then back to the spool's end)."""
+        self.spool.seek(0)
+        for index, line in zip(self.indices, self.spool, strict=True):
+            yield index, _Spooled(*json.loads(line))
+        self.spool.seek(0, 2)
 
     def _cycles(self) -> list[Problem]:
         found: list[Problem] = []
@@ -287,6 +302,16 @@ class _Scan:
             for p in path:
                 state[p] = 2
         return found
+
+
+def _scene_scale(raw_ratios: array[float], k: float, tol: float) -> tuple[float | None, float]:
+    """The median size/prior ratio in metres and the scene scale it calls for (1 when
+    within [1/tol, tol] or with too few objects of a known category)."""
+    ratios = array("d", (r * k for r in raw_ratios))
+    median = statistics.median(ratios) if ratios else None
+    if median is None or len(ratios) < MIN_OBJECTS_FOR_SCENE_SCALE or 1 / tol <= median <= tol:
+        return median, 1.0
+    return median, 1.0 / median
 
 
 def _v3(v: tuple[float, ...]) -> Vec3:
@@ -332,16 +357,12 @@ def _write_manifest(
     s = ctx.settings
     catalog = load_catalog()
     # scene scale: median ratio of size to prior over objects with a known category
-    k = UNIT_FACTORS[header.units]
-    ratios = array("d", (r * k for r in scan.raw_ratios))
-    median = statistics.median(ratios) if ratios else None
-    scene_scale = 1.0
+    median, scene_scale = scan.median, scan.scene_scale  # worked out by _Scan.finish
     changes: list[ScaleChange] = []
     warnings: list[str] = []
-    if median is not None and len(ratios) >= MIN_OBJECTS_FOR_SCENE_SCALE:
+    if median is not None and len(scan.raw_ratios) >= MIN_OBJECTS_FOR_SCENE_SCALE:
         tol = s.ingest_scale_tolerance
-        if not 1 / tol <= median <= tol:
-            scene_scale = 1.0 / median
+        if scene_scale != 1.0:
             changes.append(
                 ScaleChange(
                     target="scene",
@@ -354,7 +375,7 @@ def _write_manifest(
             )
     elif median is not None:
         warnings.append(
-            f"only {len(ratios)} objects with a known category: scene scale not calibrated"
+            f"only {len(scan.raw_ratios)} objects with a known category: scene scale not calibrated"
         )
 
     unknown: Counter[str] = Counter()

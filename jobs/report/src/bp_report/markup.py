@@ -1,43 +1,33 @@
 """HTML building blocks: escaping every string from data, tables, number formats.
 
-Nothing from data reaches the page unescaped: :func:`esc` turns control characters,
-surrogates and bidirectional overrides into visible ``\\xNN``/``\\uNNNN`` escapes (they
-are invalid or deceptive in HTML) and then HTML-escapes ``& < > " '``.
+Nothing from data reaches the page unescaped: :func:`esc` (``bp_sdk.text.for_html``)
+turns control characters, surrogates and bidirectional overrides into visible
+``\\xNN``/``\\uNNNN`` escapes (they are invalid or deceptive in HTML) and then HTML-escapes
+``& < > " '``.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import math
-import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bp_sdk.text import for_html, visible
+
 if TYPE_CHECKING:
     from bp_report.plots import Plot
-
-BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
-
-
-def _visible(c: str) -> str:
-    code = ord(c)
-    if c in "\n\t":
-        return c
-    if unicodedata.category(c) in {"Cc", "Cs"} or c in BIDI or code in {0xFFFE, 0xFFFF}:
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    return c
 
 
 def clean(text: str) -> str:
     """``text`` with control characters, surrogates and bidi overrides made visible."""
-    return "".join(_visible(c) for c in text)
+    return visible(text)
 
 
 def esc(value: Any) -> str:
     """Any value as safe HTML text (or attribute value)."""
-    return html.escape(clean(value if isinstance(value, str) else str(value)), quote=True)
+    return for_html(value if isinstance(value, str) else str(value))
 
 
 def tag(name: str, body: str = "", **attrs: Any) -> str:

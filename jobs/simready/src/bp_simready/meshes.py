@@ -18,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -44,10 +45,29 @@ COACD_MCTS_NODES = 10
 COACD_MCTS_DEPTH = 2
 COACD_MAX_HULL_VERTICES = 64
 OBJ_DECIMALS = 9
+# what a mesh's coordinates may be, in the file's own units (docs/SIMREADY.md): nothing
+# real is outside 1e-6 .. 1e6 units across (1 km in millimetres) or 1e10 units from its
+# origin (10,000 km in millimetres, where float64 still resolves 2e-6 units)
+MIN_MESH_EXTENT = 1e-6
+MAX_MESH_EXTENT = 1e6
+MAX_MESH_COORD = 1e10
+NON_FINITE_HINT = (
+    "the exporter wrote NaN or infinite coordinates (a degenerate or unset vertex): remove "
+    "or fix those vertices and export the mesh again"
+)
+ABSURD_HINT = (
+    "a vertex has a garbage coordinate, or the mesh was exported in the wrong units or "
+    "scale: remove stray vertices and export it in metres or millimetres"
+)
 
 
 class MeshProblem(Exception):  # noqa: N818 - a value carried to the problem list, not raised out
-    """Why a mesh cannot be used (message for the problem list)."""
+    """Why a mesh cannot be used (message for the problem list), and how to fix it when
+    that is more specific than re-exporting the mesh."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -98,6 +118,7 @@ def parse(path: str, data: bytes, max_faces: int) -> Loaded:
         raise MeshProblem(
             f"mesh {path!r}: simready reads {', '.join(sorted(FORMATS))}, not {ext or 'no extension'}"
         )
+    _check_values(path, ext, data)
     try:
         mesh = trimesh.load(io.BytesIO(data), file_type=FORMATS[ext], force="mesh")
     except Exception as exc:  # noqa: BLE001 - trimesh's parsers raise many types on malformed files
@@ -109,6 +130,7 @@ def parse(path: str, data: bytes, max_faces: int) -> Loaded:
             f"mesh {path!r} has {len(mesh.faces)} triangles, more than SIMREADY_MAX_MESH_FACES={max_faces}"
         )
     vertices, faces = _arrays(path, mesh)
+    _check_extent(path, vertices)
     ext3 = vertices.max(axis=0) - vertices.min(axis=0)
     if float(np.min(ext3)) <= 1e-9 * max(float(np.max(ext3)), 1e-30):
         raise MeshProblem(f"mesh {path!r} is flat (extents {np.round(ext3, 6).tolist()})")
@@ -139,6 +161,95 @@ def _arrays(path: str, mesh: trimesh.Trimesh) -> tuple[Array, IntArray]:
     if not np.all(np.isfinite(vertices)):
         raise MeshProblem(f"mesh {path!r} has non-finite vertices")
     return vertices, faces.astype(np.int32)
+
+
+def _obj_non_finite(data: bytes) -> tuple[int, int, str, int] | None:
+    """(first vertex number from 0, its line number from 1, the line, count) of the
+    non-finite ``v`` lines of an OBJ file, in file order (trimesh reorders vertices that
+    carry texture coordinates); None when none is found this way."""
+    first: tuple[int, int, str] | None = None
+    count = vertex = 0
+    for line_no, line in enumerate(data.splitlines(), start=1):
+        fields = line.split()
+        if not fields or fields[0] != b"v":
+            continue
+        try:
+            finite = all(np.isfinite(float(c)) for c in fields[1:4])
+        except ValueError:
+            finite = True  # not a number at all: trimesh's parser decides
+        if not finite:
+            count += 1
+            first = first or (vertex, line_no, line.decode("ascii", "replace")[:80])
+        vertex += 1
+    return None if first is None else (*first, count)
+
+
+def _check_values(path: str, ext: str, data: bytes) -> None:
+    """:class:`MeshProblem` for absurd coordinates of the vertices that triangles use, as
+    the file has them: trimesh's processing silently drops non-finite vertices with their
+    triangles (a NaN then showed up as an impossible inertia) and merges a mesh 1e-9 across
+    into one point."""
+    try:
+        raw = trimesh.load(io.BytesIO(data), file_type=FORMATS[ext], force="mesh", process=False)
+        vertices = np.asarray(getattr(raw, "vertices", []), dtype=np.float64)
+        faces = np.asarray(getattr(raw, "faces", []))
+    except Exception:  # noqa: BLE001 - unreadable: parse() reports it with its own message
+        return
+    if vertices.ndim != 2 or vertices.shape[1] != 3 or len(vertices) == 0:
+        return  # parse() says what is wrong with it
+    used = np.zeros(len(vertices), dtype=bool)
+    if faces.ndim == 2 and faces.size and np.issubdtype(faces.dtype, np.integer):
+        used[faces[(faces >= 0) & (faces < len(vertices))]] = True
+    if not used.any():
+        return
+    finite = np.all(np.isfinite(vertices), axis=1)
+    if not np.all(finite[used]):
+        _non_finite(path, ext, data, vertices, np.flatnonzero(used & ~finite))
+    _check_extent(path, vertices[used])
+
+
+def _non_finite(path: str, ext: str, data: bytes, vertices: Array, bad: npt.NDArray[Any]) -> None:
+    """:class:`MeshProblem` naming the first non-finite vertex and how many there are."""
+    first, count = int(bad[0]), len(bad)
+    shown = f": {vertices[first].tolist()}"
+    in_obj = _obj_non_finite(data) if ext == ".obj" else None
+    if in_obj is not None:
+        first, line, text, count = in_obj
+        shown = f" (line {line}: {text!r})"
+    elif ext == ".stl":
+        shown = f" (triangle {first // 3}, corner {first % 3}){shown}"
+    raise MeshProblem(
+        f"mesh {path!r} has {count} vertex{'es' if count != 1 else ''} with NaN or infinite "
+        f"coordinates; the first is vertex {first} counting from 0{shown}",
+        NON_FINITE_HINT,
+    )
+
+
+def _check_extent(path: str, vertices: Array) -> None:
+    """:class:`MeshProblem` for a mesh whose size or distance from its origin is absurd."""
+    lo, hi = vertices.min(axis=0), vertices.max(axis=0)
+    with np.errstate(over="ignore", invalid="ignore"):  # ±1e308 spans inf: still too wide
+        ext3 = hi - lo
+        largest = float(ext3.max())
+        axis = int(np.argmax(ext3))
+        i = int(np.argmax(np.abs(vertices[:, axis] - np.median(vertices[:, axis]))))
+    if largest > MAX_MESH_EXTENT or largest < MIN_MESH_EXTENT:
+        raise MeshProblem(
+            f"mesh {path!r} spans {largest:.6g} units along {'xyz'[axis]} (from "
+            f"{float(lo[axis]):.6g} to {float(hi[axis]):.6g}, e.g. the vertex at "
+            f"{vertices[i].tolist()}); a mesh must span {MIN_MESH_EXTENT:g} .. "
+            f"{MAX_MESH_EXTENT:g} units (its bounding box is fitted to the object's size)",
+            ABSURD_HINT,
+        )
+    far = np.abs(vertices)
+    if float(far.max()) > MAX_MESH_COORD:
+        row, col = (int(x) for x in np.unravel_index(int(np.argmax(far)), far.shape))
+        raise MeshProblem(
+            f"mesh {path!r} lies {float(far[row, col]):.6g} units from its origin along "
+            f"{'xyz'[col]} (the vertex at {vertices[row].tolist()}); a mesh must lie within "
+            f"{MAX_MESH_COORD:g} units of its origin",
+            ABSURD_HINT,
+        )
 
 
 def run_worker(

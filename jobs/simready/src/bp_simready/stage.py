@@ -179,7 +179,7 @@ def _meshes(
                 Problem(
                     f"input/{path} (used by {ids})",
                     str(exc),
-                    "export the mesh as a closed OBJ, STL, PLY or GLB",
+                    exc.hint or "export the mesh as a closed OBJ, STL, PLY or GLB",
                 )
             )
             continue

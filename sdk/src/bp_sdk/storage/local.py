@@ -3,6 +3,19 @@
 Writes go to a temporary file in the target folder, are fsynced, then renamed into
 place (atomic on POSIX); create-if-absent uses ``os.link``, which fails if the target
 exists, so exactly one writer wins.
+
+Modes: every object is stored with :data:`FILE_MODE` (0644) whatever the mode of what it
+was copied from: an input uploaded from a 0600 file is readable by the other local users
+and containers that run the stages (the content is unchanged). Keep secrets out of
+scene folders and storage.
+
+Objects are regular files only. Something else found under the root (a named pipe, a
+socket, a device, put there by hand) is still *listed* (size 0 for a pipe), so that
+``bp verify`` reports it and cleanup or an upload's mirroring can delete it, but every
+read refuses it at once with a :class:`~bp_sdk.errors.PathError` naming the key: the
+file is opened non-blocking (``O_NONBLOCK | O_NOCTTY``) and checked with ``fstat`` before
+a byte is read, so a pipe without a writer can never hang a stage (a device is opened,
+never read; a socket cannot be opened and is named from ``stat``).
 """
 
 from __future__ import annotations
@@ -11,17 +24,20 @@ import contextlib
 import errno
 import fcntl
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from bp_sdk.errors import NotFoundError, PathError, PreconditionFailed
+from bp_sdk.errors import BPError, NotFoundError, PathError, PreconditionFailed
 from bp_sdk.space import is_space_errno, space_error, translated
 from bp_sdk.storage.base import TMP_PREFIX, ObjectInfo, Storage, check_path
 
-FILE_MODE = 0o644
+FILE_MODE = 0o644  # every stored object, whatever the source file's mode (see above)
+# a pipe must not block the open, nor a terminal become the controlling one
+_OPEN_READ = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
 def _fsync_dir(path: Path) -> None:
@@ -30,6 +46,31 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def special_kind(mode: int) -> str | None:
+    """What a non-regular, non-folder file is ("named pipe (FIFO)", ...); None otherwise."""
+    kinds = (
+        (stat.S_ISFIFO, "named pipe (FIFO)"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+    )
+    return next((name for test, name in kinds if test(mode)), None)
+
+
+def _refusal(mode: int, path: str) -> BPError | None:
+    """Why a file cannot be read as an object (a folder reads as not found); None if it can."""
+    if stat.S_ISDIR(mode):
+        return NotFoundError(f"not found in storage: {path}")
+    if stat.S_ISREG(mode):
+        return None
+    kind = special_kind(mode) or "special file"
+    return PathError(
+        f"refused storage object {path!r}: a {kind}, not a regular file",
+        next_step="Replace it with a regular file (or delete it): file:// storage holds "
+        "only regular files and folders.",
+    )
 
 
 class LocalStorage(Storage):
@@ -93,10 +134,20 @@ class LocalStorage(Storage):
         """Open the file for reading."""
         full = self._resolve(path)
         try:
-            f = full.open("rb")
+            fd = os.open(full, _OPEN_READ)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise NotFoundError(f"not found in storage: {path}") from None
-        with f:
+        except OSError as err:  # ENXIO: what opening a unix socket gives
+            refused = _refusal(full.stat().st_mode, path) if err.errno == errno.ENXIO else None
+            if refused is None:
+                raise
+            raise refused from None
+        refused = _refusal(os.fstat(fd).st_mode, path)
+        if refused is not None:
+            os.close(fd)
+            raise refused
+        with os.fdopen(fd, "rb") as f:
+            os.set_blocking(fd, True)
             yield f
 
     def write_bytes(self, path: str, data: bytes) -> None:
@@ -248,7 +299,10 @@ class LocalStorage(Storage):
                 full = Path(dirpath) / name
                 key = full.relative_to(self.root).as_posix()
                 if key.startswith(prefix):
-                    st = full.stat()
+                    try:
+                        st = full.stat()
+                    except FileNotFoundError:  # deleted meanwhile, or a dangling link
+                        continue
                     found.append(
                         ObjectInfo(
                             key,

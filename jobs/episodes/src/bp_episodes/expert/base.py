@@ -117,7 +117,11 @@ class World:
         return Tracking() if self.track is None else self.track(waypoints)
 
     def trackable(self, waypoints: list[Waypoint]) -> bool:
-        """Whether the arm follows ``waypoints`` within tolerance and without collisions."""
+        """Whether the arm follows ``waypoints`` within tolerance and without collisions
+        (a tracker with a ``follows`` method answers it, stopping at the first bad pose)."""
+        follows = getattr(self.track, "follows", None)
+        if follows is not None:
+            return bool(follows(waypoints))
         return self.tracking(waypoints).ok
 
     def tallest_between(
@@ -263,6 +267,10 @@ class Follower:
             prev, prev_yaw, prev_grip = wp.pos, wp.yaw, wp.gripper
             prev_tilt, prev_roll = wp.tilt, wp.roll
         self.duration = t
+
+    def segment_end(self, i: int) -> float:
+        """Time the hand leaves waypoint ``i`` (its hold included)."""
+        return self._segments[i].leave
 
     def state(self, t: float) -> tuple[F64, tuple[float, float, float], float, str]:
         """Hand position, orientation (yaw, tilt, roll), gripper command and phase label."""

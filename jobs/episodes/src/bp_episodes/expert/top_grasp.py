@@ -203,6 +203,11 @@ def top_plan(
         if k >= MAX_TRACKED:
             break
         wps = _waypoints(world, st, target, support_top, pick, place, depth, place_z)
+        if best is not None and best[0] == 0:
+            # none can have fewer collisions than the best: only a followable one wins
+            if world.trackable(wps):
+                return wps
+            continue
         seen = world.tracking(wps)
         if seen.ok:
             return wps

@@ -1,0 +1,1 @@
+"""Batched experts by task kind (one module each) and their registry."""
