@@ -129,8 +129,7 @@ def _episode(
 
 
 def _bare(ctx: dict[str, Any], res: int, fps: int, actions: Any) -> tuple[float, float]:
-    """The same frames with nothing but MuJoCo: replay the episode's actions, step, render
-    (not with ``--no-render``); wall and CPU seconds."""
+    """Wall and CPU seconds of the same frames with nothing but MuJoCo step (+ render)."""
     import mujoco  # noqa: PLC0415
 
     model = ctx["model"]

@@ -12,6 +12,7 @@ model and its rules, plus the geometry every stage shares.
 * :mod:`bp_contracts.stages` — the stage order and what each stage commits as;
 * :mod:`bp_contracts.geometry` — quaternions, rotations, boxes, output rounding.
 
-It depends on ``bp_sdk`` (ids, errors), pydantic and numpy only: never on ``bp_sim``, a
-job or the CLI, which may all import it.
+It depends on ``bp_sdk`` (ids, errors) and pydantic only — numpy appears in type hints,
+never imported, so the ingest image stays without it — never on ``bp_sim``, a job or the
+CLI, which may all import it.
 """

@@ -2,7 +2,7 @@
 has done it.
 
 Success predicates are data, never code. They are defined here once — kinds, default
-thresholds, tolerances, comparisons — and evaluated here (:func:`holds`, numpy) by the
+thresholds, tolerances, comparisons — and evaluated here (:func:`holds`, plain Python on 3-vectors) by the
 episodes stage; the Isaac Lab package that tasks writes takes the same constants and the
 same resolved thresholds (generated into its text). Every comparison is inclusive
 (``<=`` / ``>=``). Target regions are given per variant (objects move between variants).
@@ -11,12 +11,11 @@ same resolved thresholds (generated into its text). Every comparison is inclusiv
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Literal, get_args
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias, get_args
 
-import numpy as np
 from bp_sdk.ids import Identifier
-from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bp_contracts.geometry import Vec3
@@ -58,7 +57,11 @@ RELEASED_OPENING_FRACTION: Final = 0.9
 # episodes stage and the Isaac Lab reset alike); an open task starts closed.
 CLOSE_TASK_START_FRACTION: Final = 0.7
 
-F64 = NDArray[np.float64]
+if TYPE_CHECKING:  # numpy only for the callers' types: the contracts do not import it
+    import numpy as np
+    from numpy.typing import NDArray
+
+    F64: TypeAlias = NDArray[np.float64] | Sequence[float]
 
 
 class _Frozen(BaseModel):
@@ -155,10 +158,9 @@ def joint_fraction(q: float, lo: float, hi: float) -> float:
 
 def in_region(pos: F64, region: Region) -> bool:
     """Centre inside the region's box (z with :data:`REGION_Z_TOLERANCE_M` for the object's height)."""
-    c = np.asarray(region.center_m)
-    h = np.asarray(region.half_extents_m)
-    dx, dy, dz = np.abs(np.asarray(pos, dtype=np.float64) - c)
-    return bool(dx <= h[0] and dy <= h[1] and dz <= h[2] + REGION_Z_TOLERANCE_M)
+    c, h = region.center_m, region.half_extents_m
+    dx, dy, dz = (abs(float(pos[i]) - c[i]) for i in range(3))
+    return dx <= h[0] and dy <= h[1] and dz <= h[2] + REGION_Z_TOLERANCE_M
 
 
 def holds(p: Predicate, frame: ObjectFrame, target: Region | None) -> bool:
@@ -174,7 +176,9 @@ def holds(p: Predicate, frame: ObjectFrame, target: Region | None) -> bool:
     if p.kind == "object_lifted":
         return float(frame.pos[2] - frame.start_pos[2]) >= value
     if p.kind == "object_displaced":
-        return float((frame.pos - frame.start_pos) @ np.asarray(p.unit_direction())) >= value
+        u = p.unit_direction()
+        moved = (float(frame.pos[i]) - float(frame.start_pos[i]) for i in range(3))
+        return sum(d * ui for d, ui in zip(moved, u, strict=True)) >= value
     if p.kind == "joint_at_least":
         return frame.joint_fraction is not None and frame.joint_fraction >= value
     if p.kind == "joint_at_most":

@@ -173,8 +173,8 @@ def plan_episode(
     *,
     exact_tracking: bool = False,
 ) -> Planned:
-    """The task kind's expert plans from world 0 as ``batch`` holds it (just reset), its
-    candidates checked by the IK tracker (``exact_tracking``: the reference path)."""
+    """The task kind's expert's plan from world 0 of ``batch`` (just reset), IK-tracked."""
+    # exact_tracking: the tracker's exact reference path instead of its cheap one
     joint = h.joints.get(plan.task.object)
     world = _world(h, batch, plan, objects, plan.task.targets.get(plan.variant_id))
     ik = ArmIK(
@@ -375,8 +375,7 @@ def _contact_table(batch: SimBatch, h: SceneHandles) -> NDArray[np.float32]:
 
 
 def _guess(ik: ArmIK, solved: list[F64]) -> F64 | None:
-    """Where the IK's Newton steps start: the last two solutions extrapolated (the hand's
-    path is smooth), the last one, or (None) where the arm is."""
+    """Where the IK's Newton steps start: the last two solutions extrapolated, or the last."""
     if len(solved) >= 2:
         return np.clip(2.0 * solved[-1] - solved[-2], ik.lo, ik.hi)
     return solved[-1] if solved else None

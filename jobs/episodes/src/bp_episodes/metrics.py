@@ -84,9 +84,9 @@ def quality(m: EpisodeMetrics) -> float:
 
 
 def contact_arrays(batch: SimBatch, world: int) -> tuple[NDArray[np.int32], F64]:
-    """One world's active contacts as arrays: n × 2 geom ids and n signed distances (read
-    straight from MuJoCo's contact buffer for :class:`MujocoBatch`, from the backend's own
-    all-worlds ``contact_arrays()`` when it has one)."""
+    """One world's active contacts: n × 2 geom ids and n signed distances."""
+    # from the backend's own all-worlds contact_arrays() when it has one, else straight from
+    # MuJoCo's contact buffer for MujocoBatch, else the protocol's contacts()
     own = getattr(batch, "contact_arrays", None)
     if callable(own):
         worlds, geom1, geom2, dist = own()

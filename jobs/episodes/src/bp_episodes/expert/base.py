@@ -117,8 +117,8 @@ class World:
         return Tracking() if self.track is None else self.track(waypoints)
 
     def trackable(self, waypoints: list[Waypoint]) -> bool:
-        """Whether the arm follows ``waypoints`` within tolerance and without collisions
-        (a tracker with a ``follows`` method answers it, stopping at the first bad pose)."""
+        """Whether the arm follows ``waypoints`` within tolerance and without collisions."""
+        # a tracker with a follows method answers it, stopping at the first bad pose
         follows = getattr(self.track, "follows", None)
         if follows is not None:
             return bool(follows(waypoints))

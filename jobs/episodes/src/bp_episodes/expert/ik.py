@@ -111,10 +111,9 @@ class ArmIK:
         rot_tol: float = 2e-3,
         step_tol: float = STEP_TOL,
     ) -> IKResult:
-        """:meth:`solve`'s fixed point by Newton steps from ``guess`` (arm joints), settled
-        once no joint moves more than ``step_tol``; without a guess or outside the Newton
-        regime (module docstring) :meth:`solve`'s plain steps from ``qpos_full``, stopping
-        once settled."""
+        """:meth:`solve`'s fixed point by Newton steps from ``guess`` (module docstring)."""
+        # settled once no joint moves more than step_tol; without a guess or outside the
+        # Newton regime, solve's plain steps from qpos_full, stopping once settled
         if guess is not None and 0.0 < self.null_gain < 1.0:
             out, settled = self._iterate(
                 qpos_full, guess, target_pos, target_quat, iterations, pos_tol, rot_tol,
@@ -140,8 +139,7 @@ class ArmIK:
         step_tol: float = 0.0,
         newton: bool = False,
     ) -> tuple[IKResult, bool]:
-        """Plain or Newton steps, and whether the answer stands (False: a Newton run left
-        its regime)."""
+        """Plain or Newton steps, and whether the answer stands (not: Newton left its regime)."""
         m, d, site, qadr = self.model, self.data, self.site, self.qadr
         d.qpos[:] = qpos_full
         q = d.qpos[qadr].copy() if guess is None else np.array(guess, dtype=np.float64)

@@ -60,8 +60,7 @@ def _kinematic_key(wp: Waypoint) -> _Key:
 
 
 class ArmTracker:
-    """Follows candidate plans with the IK from the episode's start; call it with a list of
-    waypoints for a :class:`Tracking` (see :func:`make_tracker`)."""
+    """Follows candidate plans with the IK from the episode's start (see :func:`make_tracker`)."""
 
     def __init__(
         self,
@@ -113,8 +112,7 @@ class ArmTracker:
         )
 
     def follows(self, waypoints: list[Waypoint]) -> bool:
-        """Whether the arm follows ``waypoints`` within tolerance and without collisions
-        (``Tracking.ok``), stopping at the first pose that tells it does not."""
+        """``Tracking.ok`` for ``waypoints``, stopping at the first pose that fails it."""
         poses = self._follow(waypoints, until_bad=True)
         return not any(_bad(p) for p in poses)
 
@@ -153,8 +151,7 @@ class ArmTracker:
         return poses
 
     def _reusable(self, keys: tuple[_Key, ...], follower: Follower, steps: int) -> list[_Pose]:
-        """The poses an earlier plan with the same first waypoints already checked: those
-        up to the end (hold included) of the last waypoint they share."""
+        """Poses an earlier plan already checked, up to the end of the last waypoint shared."""
         best: list[_Pose] = []
         for seen_keys, seen in self._seen:
             n = 0
