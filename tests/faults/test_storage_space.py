@@ -91,12 +91,7 @@ def test_read_only_storage_is_one_line(name: str, stage_specs: dict[str, Spec],
     assert _local_temp_left(local_tmp) == []
 
 
-# export leaves an encoder process and its log file open when it fails this way (reported
-# to its owner): the warnings pytest raises for them are not this test's subject
-EXPORT_LEAKS = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
-
-@pytest.mark.parametrize("name", ["ingest", pytest.param("export", marks=EXPORT_LEAKS)])
+@pytest.mark.parametrize("name", ["ingest", "export"])
 def test_full_local_temp_is_one_line(name: str, stage_specs: dict[str, Spec],
                                      prepared: dict[str, Path], tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str],
