@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from bp_contracts.episode import EpisodeRecord
 from bp_episodes.settings import EpisodesSettings
-from bp_episodes.stage import _log_episode
+from bp_episodes.stage import Done, _log_episode
 from bp_ingest.stage import IngestStage
 from bp_sdk.errors import RetryableError
 from bp_sdk.runner import Stage, StageContext, StageResult, run_stage
@@ -68,18 +69,15 @@ class _EpisodeLines(Stage[EpisodesSettings]):
         return {"const": "1" * 64}
 
     def run(self, ctx: StageContext[EpisodesSettings]) -> StageResult:
-        for i, status in enumerate(("success", "failure")):
-            _log_episode(
-                ctx,
-                {
-                    "episode_id": f"ep-{i}",
-                    "task_id": "pick_mug",
-                    "task_kind": "pick_place",
-                    "status": status,
-                    "failure_reason": "" if status == "success" else "grasp_slipped",
-                    "wall_s": 12.5,
-                },
+        for i, success in enumerate((True, False)):
+            record = EpisodeRecord.model_construct(
+                episode_id=f"ep-{i}",
+                task_id="pick_mug",
+                task_kind="pick_place",
+                status="success" if success else "failure",
+                failure_reason=None if success else "grasp_slipped",
             )
+            _log_episode(ctx, Done(record=record, wall_s=12.5))
         return StageResult(summary={"episodes": 2})
 
 
@@ -154,7 +152,7 @@ def sdk_lines(
         "CLOUD_RUN_TASK_COUNT": "2",
     }
     code, out["episodes"] = _run_job(_EpisodeLines(), job_env(file_storage, good, **shard), capsys)
-    assert code == 0
+    assert code == 0, [e.get("jsonPayload", {}).get("message") for e in out["episodes"]]
     return out
 
 
