@@ -117,8 +117,11 @@ def assert_storage_clean(k: Killed) -> None:
     """No uncommitted attempt folder, no temp file, no incomplete delivery; commits verify."""
     records = _committed(k.root)
     committed = {r.attempt_dir for r in records}
+    # an attempt that failed with a marker keeps it (bp cleanup without --remove-markers):
+    # a folder holding only _FAILURE.json is a record, not garbage
     attempts = {p.relative_to(k.root).as_posix() for d in k.root.rglob("attempts") if d.is_dir()
-                for p in d.iterdir()}
+                for p in d.iterdir()
+                if {f.name for f in p.rglob("*") if f.is_file()} != {"_FAILURE.json"}}
     assert attempts <= committed, f"left after cleanup: {sorted(attempts - committed)}"
     temps = [p.relative_to(k.root).as_posix() for p in k.root.rglob(".bp-tmp-*")]
     assert temps == [], temps
