@@ -32,8 +32,6 @@ import multiprocessing as mp
 import os
 import pstats
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -216,35 +214,9 @@ def _worker(args: tuple[str, str, str, int, int, int]) -> tuple[int, float, int]
 
 
 def _prepare() -> tuple[str, str, str]:
-    from bp_assemble.stage import AssembleStage  # noqa: PLC0415
-    from bp_ingest.stage import IngestStage  # noqa: PLC0415
-    from bp_sdk.runner import run_stage  # noqa: PLC0415
-    from bp_sdk.storage import join, open_storage  # noqa: PLC0415
-    from bp_simready.stage import SimreadyStage  # noqa: PLC0415
-    from bp_tasks.stage import TasksStage  # noqa: PLC0415
-    from bp_variations.stage import VariationsStage  # noqa: PLC0415
+    from scene_prep import prepare_kitchen_counter  # noqa: PLC0415 - bench/ is on sys.path
 
-    root = Path(tempfile.mkdtemp(prefix="bp-bench-"))
-    st = open_storage(root.as_uri())
-    src = Path(__file__).resolve().parents[1] / "examples" / "scenes" / "kitchen_counter"
-    for p in sorted(src.rglob("*")):
-        if p.is_file():
-            st.write_bytes(
-                join("scenes/kitchen_counter/input", p.relative_to(src).as_posix()), p.read_bytes()
-            )
-    env = {
-        "STORAGE_URI": st.uri,
-        "SCENE_ID": "kitchen_counter",
-        "RUN_ID": "bench",
-        "LOG_FORMAT": "json",
-        "LOG_LEVEL": "WARNING",
-        "VARIATIONS_COUNT": "1",
-        "PATH": os.environ.get("PATH", ""),
-    }
-    for stage in (IngestStage(), SimreadyStage(), AssembleStage(), VariationsStage(), TasksStage()):
-        if run_stage(stage, env) != 0:
-            sys.exit(f"preparing the scene failed at {stage.name}")
-    return st.uri, "kitchen_counter", "bench"
+    return prepare_kitchen_counter("bp-bench-")
 
 
 def main() -> None:
