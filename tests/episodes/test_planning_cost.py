@@ -10,21 +10,18 @@ from typing import Any
 import mujoco
 import numpy as np
 import pytest
-from bp_contracts.assembly import Assembly
-from bp_contracts.simready import SimObject, SimreadyManifest
+from bp_contracts.simready import SimObject
 from bp_contracts.tasks import TaskSet
-from bp_contracts.variation import Variant
 from bp_episodes.backend import MujocoBatch
 from bp_episodes.episode import Planned, RecordOptions, _contact_table, plan_episode
 from bp_episodes.expert.ik import ArmIK, down_quat
 from bp_episodes.expert.track import ArmTracker
 from bp_episodes.initial_state import sample_initial_state
-from bp_episodes.scene import SceneHandles, handles
+from bp_episodes.scene import SceneHandles
 from bp_episodes.worklist import build_worklist
-from bp_sdk.commit import require_committed
 from bp_sdk.storage import Storage
-from bp_sim.compose import compose_scene
-from bp_sim.robots import get_robot
+
+from tests.episodes.compiled import compile_variant
 
 SCENE = "kitchen_counter"
 # top grasps (the banana near the workspace's edge, the can into the bowl), a side grasp
@@ -40,26 +37,8 @@ ERR_TOL_M = 0.001  # cheap vs exact worst IK position error of the chosen plan
 
 
 def _setup(storage: Storage) -> tuple[Any, SceneHandles, dict[str, SimObject], TaskSet]:
-    up = {
-        k: require_committed(storage, SCENE, "r1", k)
-        for k in ("simready", "assemble", "variations", "tasks")
-    }
-    sr = up["simready"].read_model("simready_manifest.json", SimreadyManifest)
-    asm = up["assemble"].read_model("assembly.json", Assembly)
-    ts = up["tasks"].read_model("tasks.json", TaskSet)
-    variant = up["variations"].read_model("variations/v0000.json", Variant)
-    model = compose_scene(
-        sr,
-        asm.robot,
-        asm.cameras,
-        asm.lights,
-        variant,
-        timestep=asm.timestep_s,
-        mesh_loader=up["simready"].read_bytes,
-    ).compile()
-    objects = {o.id: o for o in [*sr.objects, *variant.distractors]}
-    h = handles(model, get_robot("franka_panda"), list(objects.values()), asm.cameras, 32)
-    return model, h, objects, ts
+    c = compile_variant(storage, SCENE, 32)
+    return c.model, c.h, c.objects, c.tasks
 
 
 @pytest.mark.slow

@@ -11,17 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from bp_contracts.assembly import Assembly
-from bp_contracts.simready import SimObject, SimreadyManifest
+from bp_contracts.simready import SimObject
 from bp_contracts.tasks import TaskSet, TaskSpec
-from bp_contracts.variation import Variant
 from bp_episodes.episode import RecordOptions
-from bp_episodes.scene import SceneHandles, handles
-from bp_sdk.commit import require_committed
+from bp_episodes.scene import SceneHandles
 from bp_sdk.storage import Storage
-from bp_sim.compose import compose_scene
-from bp_sim.robots import get_robot
 
+from tests.episodes.compiled import compile_variant
 from tests.episodes.conftest import prepare
 
 SCENE = "kitchen_counter"
@@ -54,22 +50,5 @@ def kitchen_one(tmp_path_factory: pytest.TempPathFactory) -> Storage:
 @pytest.fixture(scope="session")
 def scene(kitchen_one: Storage) -> Scene:
     """Variant v0000 compiled, with its handles at the tests' resolution."""
-    up = {
-        k: require_committed(kitchen_one, SCENE, "r1", k)
-        for k in ("simready", "assemble", "variations", "tasks")
-    }
-    sr = up["simready"].read_model("simready_manifest.json", SimreadyManifest)
-    asm = up["assemble"].read_model("assembly.json", Assembly)
-    variant = up["variations"].read_model("variations/v0000.json", Variant)
-    model = compose_scene(
-        sr,
-        asm.robot,
-        asm.cameras,
-        asm.lights,
-        variant,
-        timestep=asm.timestep_s,
-        mesh_loader=up["simready"].read_bytes,
-    ).compile()
-    objects = {o.id: o for o in [*sr.objects, *variant.distractors]}
-    h = handles(model, get_robot("franka_panda"), list(objects.values()), asm.cameras, RESOLUTION)
-    return Scene(model, h, objects, up["tasks"].read_model("tasks.json", TaskSet))
+    c = compile_variant(kitchen_one, SCENE, RESOLUTION)
+    return Scene(c.model, c.h, c.objects, c.tasks)

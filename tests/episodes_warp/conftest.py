@@ -23,19 +23,14 @@ import pytest
 pytest.importorskip("warp", reason="the bp-episodes[warp] extra is not installed")
 pytest.importorskip("mujoco_warp", reason="the bp-episodes[warp] extra is not installed")
 
-from bp_contracts.assembly import Assembly
-from bp_contracts.simready import SimObject, SimreadyManifest
-from bp_contracts.tasks import TaskSet
-from bp_contracts.variation import Variant
+from bp_contracts.simready import SimObject
 from bp_episodes.initial_state import Perturbation, sample_initial_state
-from bp_episodes.scene import SceneHandles, handles
+from bp_episodes.scene import SceneHandles
 from bp_episodes.warp_backend.batch import WarpBatch, WarpOptions
 from bp_episodes.worklist import build_worklist
-from bp_sdk.commit import require_committed
 from bp_sdk.storage import Storage
-from bp_sim.compose import compose_scene
-from bp_sim.robots import get_robot
 
+from tests.episodes.compiled import compile_variant
 from tests.episodes.conftest import prepare
 
 SCENE = "kitchen_counter"
@@ -63,19 +58,8 @@ def kitchen_warp(tmp_path_factory: pytest.TempPathFactory) -> Storage:
 @pytest.fixture(scope="session")
 def scene(kitchen_warp: Storage) -> Scene:
     """v0000 compiled as the stage compiles it, and 4 seeded starts (2 tasks x 2 episodes)."""
-    up = {
-        k: require_committed(kitchen_warp, SCENE, "r1", k)
-        for k in ("simready", "assemble", "variations", "tasks")
-    }
-    sr = up["simready"].read_model("simready_manifest.json", SimreadyManifest)
-    asm = up["assemble"].read_model("assembly.json", Assembly)
-    variant = up["variations"].read_model("variations/v0000.json", Variant)
-    spec = compose_scene(sr, asm.robot, asm.cameras, asm.lights, variant, timestep=asm.timestep_s,
-                         mesh_loader=up["simready"].read_bytes)  # fmt: skip
-    objects = {o.id: o for o in [*sr.objects, *variant.distractors]}
-    model = spec.compile()
-    h = handles(model, get_robot("franka_panda"), list(objects.values()), asm.cameras, RESOLUTION)
-    tasks = up["tasks"].read_model("tasks.json", TaskSet)
+    c = compile_variant(kitchen_warp, SCENE, RESOLUTION)
+    model, h, objects, tasks = c.model, c.h, c.objects, c.tasks
     picks = [t for t in tasks.tasks if t.kind == "pick_place" and "v0000" in t.targets][:2]
     plans = build_worklist(SCENE, "warp-tests", 7, ["v0000"], picks, 2)
     starts = [sample_initial_state(h, p, objects, START).qpos for p in plans]
