@@ -101,12 +101,12 @@ def test_video_files_roll_over_at_episode_boundaries(tmp_path: Path) -> None:
     assert [p["from_timestamp"] for p in placed] == [0.0, 0.0, 0.0]
     assert [p["to_timestamp"] for p in placed] == [n / FPS for n in lengths]
     for f, n in zip(files, lengths, strict=True):
-        assert f["problems"] == [] and f["decoded_per_episode"] == [n]
+        assert f["problems"] == [] and f["packets_per_episode"] == [n]
         assert verify_video(Path(f["path"]), [n], FPS, 64, 64).ok
 
 
 def test_pool_of_workers_encodes_and_verifies(tmp_path: Path) -> None:
-    """Two worker processes encode two keys; episodes share a file back to back, decoded and checked at close."""
+    """Two worker processes encode two keys; episodes share a file back to back, checked at close."""
     params = VideoParams(encoder="libsvtav1", fps=FPS, width=64, height=64)
     keys = ["observation.images.a", "observation.images.b"]
     pool = EncoderPool(keys, params, tmp_path / "v", 1 << 30, workers=2)
@@ -117,7 +117,7 @@ def test_pool_of_workers_encodes_and_verifies(tmp_path: Path) -> None:
         stats = pool.finish()
         files = pool.take_closed()
         assert sorted(f["key"] for f in files) == keys
-        assert all(f["problems"] == [] and f["decoded_per_episode"] == lengths for f in files)
+        assert all(f["problems"] == [] and f["packets_per_episode"] == lengths for f in files)
         assert pool.results[1]["videos"]["observation.images.b"]["from_timestamp"] == 6 / FPS
         assert stats["observation.images.a"].frames == 15
         assert not verify_video(Path(files[0]["path"]), [6, 10], FPS, 64, 64).ok

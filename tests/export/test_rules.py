@@ -153,7 +153,7 @@ def test_nothing_left_fails_permanently(episodes_store_core: EpisodesStore) -> N
 def test_a_dropped_video_frame_fails_the_export(
     episodes_store_core: EpisodesStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An encoder that loses one frame is caught by decoding after encoding: the export fails and commits nothing."""
+    """An encoder that loses one frame is caught by the packet check after encoding: the export fails and commits nothing."""
     st = episodes_store_core
     real_encode = encode_worker.encode_episode
 

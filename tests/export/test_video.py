@@ -1,5 +1,6 @@
-"""bp_dataset.video: frames go in at exactly i/fps, and decoding every frame catches any
-file that does not hold exactly the frames it should."""
+"""bp_dataset.video: frames go in at exactly i/fps, and decoding every frame (verify_video)
+or reading every packet (verify_packets) catches any file that does not hold exactly the
+frames it should."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bp_dataset.video import (
     count_frames,
     encode_episode,
     read_frames,
+    verify_packets,
     verify_video,
 )
 from bp_export.frames import read_packets, write_packets
@@ -129,3 +131,98 @@ def test_packets_encoded_elsewhere_make_the_same_file(tmp_path: Path) -> None:
     (tmp_path / "cut.packets").write_bytes(cut)
     with pytest.raises(ValueError, match="truncated"):
         read_packets(tmp_path / "cut.packets")
+
+
+def _gap_file(path: Path, before: int, after: int) -> None:
+    """``before`` frames, then a one-frame gap in time, then ``after`` frames (one file)."""
+    enc = VideoEncoder(path, VideoParams(encoder="libsvtav1", fps=FPS, width=SIZE, height=SIZE))
+    enc.add_episode(_frames(before, 5))
+    enc.frames += 1  # the next frame's time never reaches the file
+    enc.add_episode(_frames(after, 6))
+    enc.close()
+
+
+@pytest.mark.parametrize("encoder", ["libsvtav1", "libx264"])
+@pytest.mark.parametrize("gop", [2, 30])
+def test_packets_of_encoded_file_verify(tmp_path: Path, encoder: str, gop: int) -> None:
+    """A file from VideoEncoder passes the packet check, with the counts decoding gives (B-frames too)."""
+    path = tmp_path / "v.mp4"
+    params = VideoParams(encoder=encoder, fps=FPS, width=SIZE, height=SIZE, gop=gop)
+    enc = VideoEncoder(path, params)
+    for frames in (_frames(7, 1), _frames(12, 2)):
+        enc.add_episode(frames)
+    enc.close()
+    check = verify_packets(path, [7, 12], FPS, SIZE, SIZE, params.codec_name, "yuv420p")
+    assert check.ok, check.problems
+    assert (check.frames, check.per_episode) == (19, [7, 12])
+    assert (check.codec, check.pix_fmt) == (params.codec_name, "yuv420p")
+    decoded = verify_video(path, [7, 12], FPS, SIZE, SIZE, params.codec_name, "yuv420p")
+    assert decoded.ok and (decoded.frames, decoded.per_episode) == (19, [7, 12])
+    if encoder == "libx264" and gop == 30:  # the sort by pts is needed: decode order differs
+        with av.open(str(path)) as c:
+            pts = [int(k.pts or 0) for k in c.demux(c.streams.video[0]) if k.size]
+        assert pts != sorted(pts)
+
+
+def test_packets_wrong_total_is_a_problem(tmp_path: Path) -> None:
+    """Claiming more frames than the file has, or a file missing a frame, fails on the packet count."""
+    path = tmp_path / "v.mp4"
+    _encode(path, [_frames(5, 1), _frames(5, 2)])
+    check = verify_packets(path, [5, 6], FPS, SIZE, SIZE)
+    assert check.problems == [
+        "holds 10 packets, expected 11",
+        "episode #1 in this file has 5 packets, expected 6",
+    ]
+    _gap_file(gap := tmp_path / "gap.mp4", 4, 5)
+    dropped = verify_packets(gap, [10], FPS, SIZE, SIZE)
+    assert dropped.frames == 9
+    assert "holds 9 packets, expected 10" in dropped.problems
+    assert "packet 4 is at 0.250000 s, expected exactly 4/20 s" in dropped.problems
+
+
+def test_packets_wrong_episode_split_is_a_problem(tmp_path: Path) -> None:
+    """With the total right, an episode that holds fewer frames than its length is reported."""
+    path = tmp_path / "v.mp4"
+    _gap_file(path, 4, 6)  # 10 packets; the first episode's last frame time is missing
+    check = verify_packets(path, [5, 5], FPS, SIZE, SIZE)
+    assert check.frames == 10 and check.per_episode == [4, 5]
+    assert "episode #0 in this file has 4 packets, expected 5" in check.problems
+    assert not any("holds" in p for p in check.problems)  # the total itself is right
+
+
+def test_packets_episode_start_must_be_a_keyframe(tmp_path: Path) -> None:
+    """An episode claimed to start inside a long GOP (no keyframe there) is reported."""
+    path = tmp_path / "v.mp4"
+    params = VideoParams(encoder="libsvtav1", fps=FPS, width=SIZE, height=SIZE, gop=30)
+    enc = VideoEncoder(path, params)
+    enc.add_episode(_frames(20, 7))
+    enc.close()
+    assert verify_packets(path, [20], FPS, SIZE, SIZE).ok
+    check = verify_packets(path, [8, 12], FPS, SIZE, SIZE)
+    assert check.per_episode == [8, 12]
+    assert check.problems == ["packet 8 starts episode #1 but is not a keyframe"]
+    assert any(
+        "frame 8 starts episode #1 but is not a keyframe" in p
+        for p in verify_video(path, [8, 12], FPS, SIZE, SIZE).problems
+    )  # what decoding finds too
+
+
+def test_packets_wrong_codec_or_size_is_a_problem(tmp_path: Path) -> None:
+    """Another codec, pixel format or size than expected is reported from the stream's header."""
+    path = tmp_path / "v.mp4"
+    _encode(path, [_frames(5, 1)])
+    assert verify_packets(path, [5], FPS, SIZE, SIZE, codec="h264", pix_fmt="yuv444p").problems == [
+        "codec is 'av1', expected 'h264'",
+        "pixel format is 'yuv420p', expected 'yuv444p'",
+    ]
+    assert verify_packets(path, [5], FPS, 32, 48).problems == ["stream is 64x64, expected 32x48"]
+
+
+def test_packets_of_a_non_video_is_one_problem(tmp_path: Path) -> None:
+    """Bytes that are no video file are one problem in the answer, not an exception."""
+    path = tmp_path / "v.mp4"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    check = verify_packets(path, [5, 5], FPS, SIZE, SIZE, "av1", "yuv420p")
+    assert not check.ok and len(check.problems) == 1
+    assert check.problems[0].startswith("does not open as a video file: InvalidDataError")
+    assert check.frames == 0

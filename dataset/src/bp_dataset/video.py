@@ -1,4 +1,4 @@
-"""Video files of a dataset: encode frames with PyAV, and prove by decoding what was written.
+"""Video files of a dataset: encode frames with PyAV, and check what was written.
 
 LeRobot v3.0 stores each camera's episodes concatenated in one mp4 per file index; a
 reader seeks to ``from_timestamp + timestamp`` and accepts a frame within 1e-4 s. So a
@@ -9,7 +9,9 @@ file written here has constant frame rate, frame ``i`` at pts exactly ``i / fps`
 made anywhere: another process, in parallel with other episodes); :class:`VideoEncoder`
 appends episodes, or their packets, to one file. :func:`verify_video` decodes every frame
 of a file and checks the count, every frame's time and size, and how many frames fall in
-each episode's time range; any difference is a problem, never a warning.
+each episode's time range; :func:`verify_packets` checks the same from the container and
+its packets without decoding (the export's check; the gate decodes). Any difference is a
+problem, never a warning.
 """
 
 from __future__ import annotations
@@ -210,7 +212,7 @@ class VideoEncoder:
 
 @dataclass
 class VideoCheck:
-    """What decoding a video file found."""
+    """What checking a video file found (``frames``: frames decoded, or packets with data)."""
 
     path: str
     frames: int = 0
@@ -232,6 +234,76 @@ def count_frames(path: Path) -> int:
         return sum(1 for packet in container.demux(stream) if packet.size > 0)
 
 
+class _Expected:
+    """What a file of episodes back to back must hold; notes what differs in ``check``.
+
+    Item ``i`` (a frame, or a packet in presentation order) must be at exactly ``i / fps``;
+    items are counted in the episode whose time range holds them, and the item that starts
+    an episode must be a keyframe.
+    """
+
+    def __init__(
+        self, check: VideoCheck, episode_lengths: list[int], fps: int, max_problems: int
+    ) -> None:
+        self.check = check
+        self.lengths = list(episode_lengths)
+        self.fps = fps
+        self.max_problems = max_problems
+        self.bounds = np.cumsum([0, *episode_lengths])
+        self.starts = set(self.bounds[:-1].tolist())
+        self.per_episode = np.zeros(len(episode_lengths), dtype=np.int64)
+
+    def problem(self, msg: str) -> None:
+        if len(self.check.problems) < self.max_problems:
+            self.check.problems.append(msg)
+
+    def stream(self, container: Any, codec: str | None, pix_fmt: str | None) -> Any | None:
+        """The first video stream with its codec and pixel format checked; None (a problem
+        noted) when there is none or it has no time base."""
+        if not container.streams.video:
+            self.problem("has no video stream")
+            return None
+        stream = container.streams.video[0]
+        check = self.check
+        check.codec = str(stream.codec.canonical_name)
+        check.pix_fmt = str(stream.codec_context.pix_fmt)
+        if codec is not None and check.codec != codec:
+            self.problem(f"codec is {check.codec!r}, expected {codec!r}")
+        if pix_fmt is not None and check.pix_fmt != pix_fmt:
+            self.problem(f"pixel format is {check.pix_fmt!r}, expected {pix_fmt!r}")
+        if stream.time_base is None:
+            self.problem("stream has no time base")
+            return None
+        return stream
+
+    def place(self, what: str, i: int, pts: int, tb: Fraction, keyframe: bool) -> None:
+        """Check item ``i``'s time and keyframe flag; count it in the episode its time is in."""
+        num, den, fps = tb.numerator, tb.denominator, self.fps
+        # time = pts * num / den must equal i / fps exactly
+        if pts * num * fps != i * den:
+            self.problem(f"{what} {i} is at {pts * num / den:.6f} s, expected exactly {i}/{fps} s")
+        k = int(np.searchsorted(self.bounds, pts * num * fps / den + 1e-6, side="right")) - 1
+        if 0 <= k < len(self.per_episode):
+            self.per_episode[k] += 1
+        if i in self.starts and not keyframe:
+            self.problem(
+                f"{what} {i} starts episode #{int(np.searchsorted(self.bounds, i))} but is not a keyframe"
+            )
+
+    def finish(self, total: str, unit: str) -> VideoCheck:
+        """Compare the counts with the episode lengths (``total``: what was counted in all,
+        as a phrase; ``unit``: what an episode's count is of)."""
+        check = self.check
+        check.per_episode = [int(x) for x in self.per_episode]
+        expected_total = int(self.bounds[-1])
+        if check.frames != expected_total:
+            self.problem(f"{total}, expected {expected_total}")
+        for k, (got, want) in enumerate(zip(check.per_episode, self.lengths, strict=True)):
+            if got != want:
+                self.problem(f"episode #{k} in this file has {got} {unit}, expected {want}")
+        return check
+
+
 def verify_video(
     path: Path,
     episode_lengths: list[int],
@@ -249,63 +321,75 @@ def verify_video(
     first frame must be a keyframe.
     """
     check = VideoCheck(path=path.name)
-    bounds = np.cumsum([0, *episode_lengths])
-    per_episode = np.zeros(len(episode_lengths), dtype=np.int64)
-    expected_total = int(bounds[-1])
-
-    def problem(msg: str) -> None:
-        if len(check.problems) < max_problems:
-            check.problems.append(msg)
-
+    want = _Expected(check, episode_lengths, fps, max_problems)
     try:
         with av.open(str(path)) as container:
-            if not container.streams.video:
-                problem("has no video stream")
+            stream = want.stream(container, codec, pix_fmt)
+            if stream is None:
                 return check
-            stream = container.streams.video[0]
-            check.codec = str(stream.codec.canonical_name)
-            check.pix_fmt = str(stream.codec_context.pix_fmt)
-            if codec is not None and check.codec != codec:
-                problem(f"codec is {check.codec!r}, expected {codec!r}")
-            if pix_fmt is not None and check.pix_fmt != pix_fmt:
-                problem(f"pixel format is {check.pix_fmt!r}, expected {pix_fmt!r}")
-            tb = stream.time_base
-            if tb is None:
-                problem("stream has no time base")
-                return check
-            num, den = tb.numerator, tb.denominator
-            starts = set(bounds[:-1].tolist())
             for i, frame in enumerate(container.decode(stream)):
                 check.frames += 1
                 if frame.width != width or frame.height != height:
-                    problem(f"frame {i} is {frame.width}x{frame.height}, expected {width}x{height}")
+                    want.problem(
+                        f"frame {i} is {frame.width}x{frame.height}, expected {width}x{height}"
+                    )
                 if frame.pts is None:
-                    problem(f"frame {i} has no timestamp")
+                    want.problem(f"frame {i} has no timestamp")
                     continue
-                # time = pts * num / den must equal i / fps exactly
-                if frame.pts * num * fps != i * den:
-                    problem(
-                        f"frame {i} is at {frame.pts * num / den:.6f} s, expected exactly {i}/{fps} s"
-                    )
-                k = (
-                    int(np.searchsorted(bounds, frame.pts * num * fps / den + 1e-6, side="right"))
-                    - 1
-                )
-                if 0 <= k < len(per_episode):
-                    per_episode[k] += 1
-                if i in starts and not frame.key_frame:
-                    problem(
-                        f"frame {i} starts episode #{int(np.searchsorted(bounds, i))} but is not a keyframe"
-                    )
+                want.place("frame", i, frame.pts, stream.time_base, frame.key_frame)
     except (av.FFmpegError, OSError) as exc:
-        problem(f"does not decode: {type(exc).__name__}: {exc}")
-    check.per_episode = [int(x) for x in per_episode]
-    if check.frames != expected_total:
-        problem(f"decoded {check.frames} frames, expected {expected_total}")
-    for k, (got, want) in enumerate(zip(check.per_episode, episode_lengths, strict=True)):
-        if got != want:
-            problem(f"episode #{k} in this file has {got} decoded frames, expected {want}")
-    return check
+        want.problem(f"does not decode: {type(exc).__name__}: {exc}")
+    return want.finish(f"decoded {check.frames} frames", "decoded frames")
+
+
+def verify_packets(
+    path: Path,
+    episode_lengths: list[int],
+    fps: int,
+    width: int,
+    height: int,
+    codec: str | None = None,
+    pix_fmt: str | None = None,
+    max_problems: int = 20,
+) -> VideoCheck:
+    """Demux (no decoding) and check what the container and packets tell.
+
+    :func:`verify_video`'s checks where they need no decoder: codec, pixel format and size
+    as the stream declares them, one packet with data per frame, the packets' times in
+    presentation order (sorted by pts: B-frames come in another decode order) exactly
+    ``i / fps``, each episode's packet count (by time range, as frames are counted) and a
+    keyframe packet at each episode's start. ``frames`` is the number of packets. A packet
+    the decoder would reject passes here: the gate decodes every frame before delivery.
+    """
+    check = VideoCheck(path=path.name)
+    want = _Expected(check, episode_lengths, fps, max_problems)
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError) as exc:
+        want.problem(f"does not open as a video file: {type(exc).__name__}: {exc}")
+        return check
+    with container:
+        stream = want.stream(container, codec, pix_fmt)
+        if stream is None:
+            return check
+        cc = stream.codec_context
+        if cc.width != width or cc.height != height:
+            want.problem(f"stream is {cc.width}x{cc.height}, expected {width}x{height}")
+        timed: list[tuple[int, bool]] = []  # (pts, keyframe) of each packet with data
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue  # the demuxer's end-of-stream marker
+                check.frames += 1
+                if packet.pts is None:
+                    want.problem(f"packet #{check.frames - 1} in decode order has no timestamp")
+                    continue
+                timed.append((int(packet.pts), bool(packet.is_keyframe)))
+        except (av.FFmpegError, OSError) as exc:
+            want.problem(f"does not demux: {type(exc).__name__}: {exc}")
+        for i, (pts, keyframe) in enumerate(sorted(timed)):
+            want.place("packet", i, pts, stream.time_base, keyframe)
+    return want.finish(f"holds {check.frames} packets", "packets")
 
 
 def read_frames(path: Path, start: int, count: int) -> np.ndarray:

@@ -16,25 +16,28 @@ cameras cost:
   per-channel image statistics and value counts, and (``sample``) its middle frame. The
   job's process appends the packets to the key's video file in episode order, so which
   worker encoded an episode changes no byte.
-* ``verify``: decode a closed video file and check it against the frame counts of its
-  episodes (:func:`bp_dataset.video.verify_video`).
+* ``verify``: check a closed video file against the frame counts of its episodes at the
+  packet level, without decoding (:func:`bp_dataset.video.verify_packets`: codec, pixel
+  format and size, one packet per frame at exactly ``i / fps``, each episode's count and
+  keyframe start); answered with the packet counts and the problems. Decoding every frame
+  is the gate's ``frames`` check (``bp_dataset.verify``), which decides before delivery.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from bp_dataset.stats import ImageStats
-from bp_dataset.video import VideoParams, encode_episode, verify_video
+from bp_dataset.video import VideoParams, encode_episode, verify_packets
+from bp_sdk.clock import StageClock
 from bp_sdk.errors import PermanentError
+from bp_sdk.workers import serve
 
 from bp_export.frames import (
     NpzStreams,
-    StageClock,
     frame_to_json,
     image_histogram,
     write_packets,
@@ -88,17 +91,17 @@ class Jobs:
         return reply
 
     def verify(self, path: str, lengths: list[int]) -> dict[str, Any]:
-        """Decode a closed file and check it against its episodes' frame counts."""
+        """Check a closed file's packets (no decoding) against its episodes' frame counts."""
         p = self.params
-        with self.clock("video verify (decode every frame)"):
-            check = verify_video(
+        with self.clock("video verify (packets, no decode)"):
+            check = verify_packets(
                 Path(path), lengths, p.fps, p.width, p.height, p.codec_name, p.pix_fmt
             )
         return {
             "op": "verify",
             "path": path,
-            "decoded_frames": check.frames,
-            "decoded_per_episode": check.per_episode,
+            "packet_count": check.frames,
+            "packets_per_episode": check.per_episode,
             "problems": check.problems,
         }
 
@@ -130,21 +133,7 @@ def handle(state: Jobs | None, msg: dict[str, Any]) -> tuple[Jobs | None, dict[s
 
 def main() -> int:
     """Serve requests until stdin closes."""
-    state: Jobs | None = None
-    out = sys.stdout.buffer
-    for line in sys.stdin.buffer:
-        if not line.strip():
-            continue
-        try:
-            state, reply = handle(state, json.loads(line))
-        except Exception as exc:  # noqa: BLE001 - every failure is answered, then the process ends
-            reply_err: dict[str, Any] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-            out.write(json.dumps(reply_err).encode() + b"\n")
-            out.flush()
-            return 1
-        out.write(json.dumps(reply).encode() + b"\n")
-        out.flush()
-    return 0
+    return serve(handle)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ spool file), the episode's exact per-channel image statistics and, when asked, i
 frame for the card. The pool appends each key's episodes to its file in episode order as
 their packets arrive, so the bytes do not depend on which worker encoded what, nor on how
 many there are. Each file it closes (at a size rollover or at the end) becomes a
-``verify`` job: decoded and checked against the frame counts of its episodes; closed files
-are handed to the caller in order (:meth:`EncoderPool.take_closed`), which cross-checks and
+``verify`` job: its packets are checked against the frame counts of its episodes (no
+decoding; the gate decodes every frame before anything is delivered); closed files are
+handed to the caller in order (:meth:`EncoderPool.take_closed`), which cross-checks and
 publishes them, so finished files do not pile up.
 
 Workers speak JSON lines over stdin/stdout (no pickle), each holds at most
@@ -27,34 +28,30 @@ so their imports overlap the job's. With one worker the jobs run in the caller's
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import selectors
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 import numpy as np
 from bp_dataset.layout import CHUNKS_SIZE
 from bp_dataset.stats import ImageStats
 from bp_dataset.video import VideoEncoder, VideoParams
+from bp_sdk.clock import StageClock
 from bp_sdk.errors import PermanentError, RetryableError
 from bp_sdk.spool import make_spool, remove_spool
+from bp_sdk.workers import WorkerProcess
 
 from bp_export.encode_worker import Jobs, handle
-from bp_export.frames import StageClock, read_packets
+from bp_export.frames import read_packets
 
 REPLY_TIMEOUT_S: Final = 1800.0  # one job (an episode's encode, a file's check) in a worker
 START_TIMEOUT_S: Final = 120.0  # a worker's start-up (imports) until its first reply
 INFLIGHT: Final = 2  # jobs handed to a worker before waiting: one running, one queued
-_ENV_KEEP: Final = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV")
 WAIT: Final = "wait for encoders"
-_SPARE: list[tuple[Path, list[_Worker]]] = []  # processes started by prestart, not yet used
+_SPARE: list[tuple[Path, list[WorkerProcess]]] = []  # processes started by prestart, not yet used
 
 
 @dataclass
@@ -86,96 +83,22 @@ def next_file(chunk_index: int, file_index: int, chunks_size: int = CHUNKS_SIZE)
     return chunk_index, file_index + 1
 
 
-class _Worker:
-    """One worker process, its pipes and the jobs it was given (answered in order)."""
-
-    def __init__(self, spool: Path, n: int) -> None:
-        env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
-        env["SVT_LOG"] = "1"  # SVT-AV1: errors only
-        self.stderr_path = spool / f"encoder-{n}.log"
-        self._stderr = self.stderr_path.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bp_export.encode_worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=env,
-        )
-        if self.proc.stdin is None or self.proc.stdout is None:  # pragma: no cover - PIPE given
-            raise RetryableError("could not open pipes to a video encoder process")
-        self.stdin: IO[bytes] = self.proc.stdin
-        self.stdout: IO[bytes] = self.proc.stdout
-        self.jobs = 0  # requests sent and not yet answered (the start request included)
-        self.buf = b""
-
-    def send(self, msg: dict[str, Any]) -> None:
-        try:
-            self.stdin.write(json.dumps(msg).encode() + b"\n")
-            self.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise RetryableError(f"video encoder process exited early{self.tail()}") from None
-        self.jobs += 1
-
-    def tail(self) -> str:
-        try:
-            text = self.stderr_path.read_bytes()[-2000:].decode("utf-8", "replace")
-        except OSError:
-            return ""
-        lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("Svt[")]
-        return (": " + " | ".join(lines[-5:])) if lines else ""
-
-    def ready(self) -> bool:
-        """True when a whole reply can be read without waiting."""
-        if b"\n" in self.buf:
-            return True
-        sel = selectors.DefaultSelector()
-        sel.register(self.stdout, selectors.EVENT_READ)
-        try:
-            return bool(sel.select(timeout=0))
-        finally:
-            sel.close()
-
-    def receive(self, timeout_s: float, cancelled: Callable[[], None]) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout_s
-        sel = selectors.DefaultSelector()
-        sel.register(self.stdout, selectors.EVENT_READ)
-        try:
-            while b"\n" not in self.buf:
-                cancelled()
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise RetryableError(f"video encoder gave no reply within {timeout_s:.0f} s")
-                if sel.select(timeout=min(left, 1.0)):
-                    chunk = os.read(self.stdout.fileno(), 1 << 16)
-                    if not chunk:
-                        raise RetryableError(f"video encoder process exited early{self.tail()}")
-                    self.buf += chunk
-        finally:
-            sel.close()
-        line, self.buf = self.buf.split(b"\n", 1)
-        self.jobs -= 1
-        reply: dict[str, Any] = json.loads(line)
-        if not reply.get("ok"):
-            raise PermanentError(f"video encoding failed: {reply.get('error', 'unknown error')}")
-        return reply
-
-    def close(self, timeout_s: float = 30.0) -> None:
-        with contextlib.suppress(OSError):
-            self.stdin.close()
-        try:
-            self.proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=timeout_s)
-        self.stdout.close()
-        self._stderr.close()
+def _encoder(spool: Path, n: int) -> WorkerProcess:
+    """One video encoder process (its stderr in the spool folder; SVT-AV1 says errors only)."""
+    return WorkerProcess(
+        "bp_export.encode_worker",
+        spool / f"encoder-{n}.log",
+        "video encoder",
+        env={"SVT_LOG": "1"},
+        noise=("Svt[",),
+    )
 
 
 def prestart(workers: int) -> None:
     """Start ``workers`` encoder processes now; the next pool takes them (see :func:`drop_spares`)."""
     if workers > 1 and not _SPARE:
         spool = make_spool("encoders")
-        _SPARE.append((spool, [_Worker(spool, i) for i in range(workers)]))
+        _SPARE.append((spool, [_encoder(spool, i) for i in range(workers)]))
 
 
 def drop_spares() -> None:
@@ -215,7 +138,7 @@ class EncoderPool:
         self.outstanding: dict[int, int] = {}  # episode → its encode jobs not yet answered
         self.verifying: dict[str, dict[str, Any]] = {}  # path → its closed-file entry
         self.local: Jobs | None = None
-        self.workers: list[_Worker] = []
+        self.workers: list[WorkerProcess] = []
         if workers > 1 and _SPARE:
             self._spool, self.workers = _SPARE.pop()
             for w in self.workers[workers:]:
@@ -227,7 +150,7 @@ class EncoderPool:
             self.local = Jobs(params, self._spool)
             return
         while len(self.workers) < workers:
-            self.workers.append(_Worker(self._spool, len(self.workers)))
+            self.workers.append(_encoder(self._spool, len(self.workers)))
         start = {"op": "start", "params": asdict(params), "spool": str(self._spool)}
         for w in self.workers:
             w.send(start)  # answered before its first job's reply
@@ -268,7 +191,7 @@ class EncoderPool:
     def _on_reply(self, reply: dict[str, Any]) -> None:
         if reply["op"] == "verify":
             self.verifying.pop(reply["path"]).update(
-                {k: reply[k] for k in ("decoded_frames", "decoded_per_episode", "problems")}
+                {k: reply[k] for k in ("packet_count", "packets_per_episode", "problems")}
             )
             return
         if reply["op"] != "encode":
@@ -350,7 +273,7 @@ class EncoderPool:
         self._run({"op": "verify", "path": path, "lengths": cur.lengths})
 
     # ------------------------------------------------------------------ replies
-    def _receive_one(self, w: _Worker) -> None:
+    def _receive_one(self, w: WorkerProcess) -> None:
         with self.clock(WAIT):
             reply = w.receive(REPLY_TIMEOUT_S, self.cancelled)
         self._on_reply(reply)

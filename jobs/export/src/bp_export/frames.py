@@ -21,11 +21,8 @@ from __future__ import annotations
 import base64
 import io
 import struct
-import time
 import zipfile
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
@@ -155,36 +152,3 @@ def read_packets(path: Path) -> list[EncodedPacket]:
             EncodedPacket(pts, dts if flags & 2 else None, duration, bool(flags & 1), payload)
         )
     return out
-
-
-class StageClock:
-    """Wall and CPU seconds (the process's, every thread) added up per named step."""
-
-    def __init__(self) -> None:
-        self.wall: dict[str, float] = {}
-        self.cpu: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, step: str) -> Iterator[None]:
-        """Time the ``with`` block as ``step``."""
-        w, c = time.perf_counter(), time.process_time()
-        try:
-            yield
-        finally:
-            self.add(step, time.perf_counter() - w, time.process_time() - c)
-
-    def add(self, step: str, wall_s: float, cpu_s: float) -> None:
-        """Add seconds to ``step``."""
-        self.wall[step] = self.wall.get(step, 0.0) + wall_s
-        self.cpu[step] = self.cpu.get(step, 0.0) + cpu_s
-
-    def merge(self, other: dict[str, dict[str, float]]) -> None:
-        """Add another clock's :meth:`to_json`."""
-        for step, v in other.items():
-            self.add(step, float(v["wall_s"]), float(v["cpu_s"]))
-
-    def to_json(self) -> dict[str, dict[str, float]]:
-        """``{step: {"wall_s", "cpu_s"}}`` rounded to milliseconds."""
-        return {
-            s: {"wall_s": round(self.wall[s], 3), "cpu_s": round(self.cpu[s], 3)} for s in self.wall
-        }

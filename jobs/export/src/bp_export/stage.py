@@ -25,6 +25,7 @@ from bp_dataset.info import CameraMeta
 from bp_dataset.layout import SHA256SUMS, content_digest
 from bp_dataset.spec import DatasetSource, DatasetSpec, spec_problems
 from bp_dataset.video import PIX_FMT, VideoParams
+from bp_sdk.clock import StageClock
 from bp_sdk.errors import (
     ConfigError,
     NotFoundError,
@@ -40,7 +41,6 @@ from pydantic import ValidationError
 
 from bp_export import extras, initial_states, objects, reward, splits
 from bp_export.files import Staging
-from bp_export.frames import StageClock
 from bp_export.samples import SamplePicker
 from bp_export.settings import ExportSettings
 from bp_export.sources import (

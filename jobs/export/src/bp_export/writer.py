@@ -4,8 +4,9 @@
 the frame rows (``data/``), the lossless arrays (``lossless/``), the robomimic demo, and
 hands the episode's npz to the video encoders. It keeps only what the metadata needs per
 episode (one row of the episode table) and running statistics. :meth:`finish` closes the
-encoders, decodes every video file it wrote against the frame counts it expects, and
-writes the metadata (episodes, tasks, stats, info).
+encoders, checks every video file it wrote against the frame counts it expects (packets,
+no decoding: the gate decodes every frame), and writes the metadata (episodes, tasks,
+stats, info).
 """
 
 from __future__ import annotations
@@ -34,11 +35,12 @@ from bp_dataset.layout import (
 )
 from bp_dataset.stats import ImageStats, RunningStats, order_stats
 from bp_dataset.video import VideoParams
+from bp_sdk.clock import StageClock
 from bp_sdk.errors import PermanentError, Problem
 
 from bp_export.encoding import EncoderPool
 from bp_export.files import RollingNpz, RollingParquet, Staging
-from bp_export.frames import StageClock, frame_from_json
+from bp_export.frames import frame_from_json
 from bp_export.lerobot import (
     data_schema,
     episodes_schema,
@@ -224,7 +226,7 @@ class DatasetWriter:
 
     # ------------------------------------------------------------------ finishing
     def finish(self) -> Written:
-        """Close encoders (every video decoded and checked), write the metadata files."""
+        """Close encoders (every video file's packets checked), write the metadata files."""
         if not self.rows:
             raise PermanentError("no episode to write")
         image_stats = self.pool.finish()
@@ -259,9 +261,9 @@ class DatasetWriter:
     def _accept_files(self) -> None:
         """Cross-check each closed video file with the episodes it must hold, then publish it.
 
-        The encoder decoded the file against the frame counts given to it; here the file's
-        episodes must continue the key's sequence, have this writer's lengths, and sit where
-        the encoder said each episode landed (back to back from time 0).
+        The encoder checked the file's packets against the frame counts given to it; here
+        the file's episodes must continue the key's sequence, have this writer's lengths, and
+        sit where the encoder said each episode landed (back to back from time 0).
         """
         for f in self.pool.take_closed():
             key = f["key"]
