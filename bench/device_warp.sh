@@ -11,7 +11,10 @@
 #   bash bench/device_warp.sh install          # join, verify sha256, unpack wheels and the model
 #   bash bench/device_warp.sh check            # compile kernels (~6 min first time), GPU checks
 #   bash bench/device_warp.sh bench [ARGS]     # bench/warp_bench.py on the carried model
-#   bash bench/device_warp.sh pack-cache       # the compiled kernels to $OUT (to bake into an image)
+#   bash bench/device_warp.sh pack-cache       # the compiled kernels to $OUT (to bake into an image;
+#                                              # put it in a carry folder: install unpacks it)
+#   bash bench/device_warp.sh prepare-e2e      # HERE: c3 = Pillow, a prepared store, the Panda assets
+#   bash bench/device_warp.sh e2e [ARGS]       # bench/episodes_gpu_bench.py: the episodes stage end to end
 #
 # warp-lang's wheel (149 MB) is repacked without warp-clang.so (Warp's CPU compiler: not
 # needed on a GPU), examples and tests, as an xz tarball split into parts of PART_MB.
@@ -90,6 +93,13 @@ do_install() {
   cat warp.tar.xz.part* | unxz | tar -C "$WORK/site" -xf -
   for w in *.whl; do "$PY" -m zipfile -e "$w" "$WORK/site"; done
   unxz < kitchen_counter.mjb.xz > "$WORK/kitchen_counter.mjb"
+  if [[ -f warp_kernel_cache.tar.xz ]]; then  # kernels compiled on an earlier machine (pack-cache)
+    unxz < warp_kernel_cache.tar.xz | tar -C "$WORK" -xf -
+  fi
+  if [[ -f e2e_inputs.tar.xz ]]; then
+    rm -rf "$WORK/e2e" && mkdir -p "$WORK/e2e"
+    unxz < e2e_inputs.tar.xz | tar -C "$WORK/e2e" -xf -
+  fi
   cd - >/dev/null
   env_py -c "import mujoco, mujoco_warp, warp, pydantic, bp_episodes.warp_backend.batch as b; \
 print('mujoco', mujoco.__version__, 'mujoco_warp', mujoco_warp.__version__, 'warp', warp.config.version)"
@@ -103,8 +113,38 @@ env_py() {
   PYTHONPATH="$WORK/site:sdk/src:contracts/src:sim/src:jobs/episodes/src" "$PY" "$@"
 }
 
+# the end-to-end benchmark runs the episodes stage itself: it also needs Pillow, a store
+# prepared up to tasks and the Panda's files from robosuite (its assets and licence only: the
+# stages never import robosuite), in one xz tarball
+prepare_e2e() {
+  local tmp sp
+  tmp=$(mktemp -d)
+  mkdir -p "$WHL/c3"
+  python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+    --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+    -d "$WHL/c3" "pillow==$(uv run --frozen python -c 'import PIL; print(PIL.__version__)')" >/dev/null
+  sp=$(uv run --frozen python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  local assets="$tmp/rs/robosuite/models/assets"
+  mkdir -p "$assets/robots" "$assets/grippers/meshes"
+  cp -r "$sp/robosuite/models/assets/robots/panda" "$assets/robots/"
+  cp "$sp/robosuite/models/assets/grippers/panda_gripper.xml" "$assets/grippers/"
+  cp -r "$sp/robosuite/models/assets/grippers/meshes/panda_gripper" "$assets/grippers/meshes/"
+  cp -r "$sp"/robosuite-*.dist-info "$tmp/rs/"
+  local uri
+  uri=$(MUJOCO_GL=egl uv run --frozen python -c 'import sys; sys.path.insert(0, "bench")
+from scene_prep import prepare_kitchen_counter; print(prepare_kitchen_counter("bp-e2e-")[0])')
+  local root=${uri#file://}
+  mkdir -p "$tmp/store" && cp -r "${root:?}/scenes" "$tmp/store/"
+  rm -rf "${root:?}"
+  tar -C "$tmp" -cf - store rs | xz -6 -T2 > "$WHL/c3/e2e_inputs.tar.xz"
+  rm -rf "${tmp:?}"
+  (cd "$WHL" && sha256sum c*/* | grep -v SHA256SUMS > SHA256SUMS && for c in c*/; do cp SHA256SUMS "$c"; done)
+  du -sh "$WHL"/c3
+}
+
 case "${1:-}" in
   prepare) prepare ;;
+  prepare-e2e) prepare_e2e ;;
   receive) receive "$2" ;;
   install) do_install ;;
   check)
@@ -116,6 +156,12 @@ case "${1:-}" in
     shift
     env_py bench/warp_bench.py --mjb "$WORK/kitchen_counter.mjb" --kernel-cache "$WORK/kcache" \
       --json "${OUT:-.}/warp_bench.json" "$@"
+    ;;
+  e2e)
+    shift
+    PYTHONPATH="$WORK/site:$WORK/e2e/rs:sdk/src:contracts/src:sim/src:jobs/episodes/src" \
+      MUJOCO_GL=egl "$PY" bench/episodes_gpu_bench.py --storage "file://$WORK/e2e/store" \
+      --kernel-cache "$WORK/kcache" --work "$WORK/e2e/work" --out "${OUT:-.}/gpu_e2e.json" "$@"
     ;;
   pack-cache)  # the compiled kernels, for a GPU image to carry (docs/EPISODES_WARP.md)
     tar -C "$WORK" -cf - kcache | "$PY" -c 'import lzma, shutil, sys; shutil.copyfileobj(sys.stdin.buffer, lzma.open(sys.stdout.buffer, "w"))' \

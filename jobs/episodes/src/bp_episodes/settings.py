@@ -24,6 +24,8 @@ class EpisodesSettings(JobSettings):
         "episodes_warp_kernel_cache",
         "episodes_warp_nconmax",
         "episodes_warp_njmax",
+        "episodes_deflate_level",  # the data files' bytes, not the arrays they hold
+        "episodes_writers",
     }
 
     episodes_per_task: int = Field(
@@ -123,6 +125,22 @@ class EpisodesSettings(JobSettings):
         le=16384,
         description="Warp backend: constraint rows allocated per world.",
     )
+    episodes_warp_deterministic: bool = Field(
+        default=True,
+        description="Warp backend: MuJoCo Warp's deterministic mode (sorted contacts and reductions). Off: faster, and needed at 1,024 worlds and more (its sort workspace outgrows 2^31 bytes); runs then differ in the last bits (docs/EPISODES_WARP.md).",
+    )
+    episodes_deflate_level: int = Field(
+        default=1,
+        ge=0,
+        le=9,
+        description="zlib level of the episodes' data files (0: stored). 1 deflates rendered frames about twice as fast as 6 for files ~14% larger; the arrays are the same at every level.",
+    )
+    episodes_writers: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="The batched runner's deflater processes (images deflated as they are recorded) and threads writing its ended episodes (files, records) while the worlds keep stepping; 0: one per CPU core but one.",
+    )
 
     @field_validator("episodes_fps")
     @classmethod
@@ -151,6 +169,7 @@ class EpisodesSettings(JobSettings):
         if self.episodes_backend == "mujoco":  # likewise the default backend, and its device
             out.pop("EPISODES_BACKEND", None)
             out.pop("EPISODES_WARP_DEVICE", None)
+            out.pop("EPISODES_WARP_DETERMINISTIC", None)
         return out
 
     @field_validator("episodes_backend")

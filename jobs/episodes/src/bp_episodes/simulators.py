@@ -37,6 +37,7 @@ class BackendOptions:
     warp_kernel_cache: str | None = None
     warp_nconmax: int = 96
     warp_njmax: int = 384
+    warp_deterministic: bool = True
 
     @classmethod
     def from_settings(cls, s: EpisodesSettings) -> BackendOptions:
@@ -50,6 +51,7 @@ class BackendOptions:
             warp_kernel_cache=s.episodes_warp_kernel_cache or None,
             warp_nconmax=s.episodes_warp_nconmax,
             warp_njmax=s.episodes_warp_njmax,
+            warp_deterministic=s.episodes_warp_deterministic,
         )
 
 
@@ -66,6 +68,7 @@ def open_batch(model: Any, num_worlds: int, opts: BackendOptions) -> ClosableBat
         njmax=opts.warp_njmax,
         kinds=TIER_KINDS[opts.tier],
         shadows=opts.shadows,
+        deterministic=opts.warp_deterministic,
     )
     return WarpBatch(model, num_worlds, opts.resolution, options)
 

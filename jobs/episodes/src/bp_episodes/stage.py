@@ -7,14 +7,12 @@ count, so the same episode is byte-identical however the work is split.
 
 from __future__ import annotations
 
-import io
 import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from bp_contracts.assembly import ASSEMBLY_FILE, Assembly
 from bp_contracts.episode import (
     SAMPLES_FILE,
@@ -29,6 +27,7 @@ from bp_contracts.episode import (
 from bp_contracts.simready import SIMREADY_MANIFEST_FILE, SimObject, SimreadyManifest
 from bp_contracts.tasks import TASKS_FILE, TaskSet
 from bp_contracts.variation import VARIATIONS_INDEX_FILE, Variant, VariationsIndex, variant_file
+from bp_sdk.clock import StageClock
 from bp_sdk.commit import require_committed, upstream_digests
 from bp_sdk.digest import sha256_json
 from bp_sdk.errors import ConfigError, PermanentError, Problem
@@ -36,6 +35,7 @@ from bp_sdk.runner import Stage, StageContext, StageResult
 from bp_sdk.storage import Storage
 
 from bp_episodes.backend import SimBatch
+from bp_episodes.data_file import EpisodeData
 from bp_episodes.episode import EpisodeTimeoutError, RecordOptions, run_episode
 from bp_episodes.expert.registry import EXPERTS
 from bp_episodes.initial_state import sample_initial_state
@@ -74,6 +74,7 @@ class EpisodesStage(Stage[EpisodesSettings]):
     def run(self, ctx: StageContext[EpisodesSettings]) -> StageResult:
         """Simulate this shard's episodes."""
         s = ctx.settings
+        self.clock = StageClock()  # where the time goes: the summary's stage_seconds
         up = {k: require_committed(ctx.storage, s.scene_id, s.run_id, k) for k in UPSTREAM}
         simready = up["simready"].read_model(SIMREADY_MANIFEST_FILE, SimreadyManifest)
         assembly = up["assemble"].read_model(ASSEMBLY_FILE, Assembly)
@@ -140,25 +141,26 @@ class EpisodesStage(Stage[EpisodesSettings]):
         samples: list[tuple[str, list[Any]]] = []
         done = succeeded = 0
         for vid in sorted(by_variant):
-            variant = up["variations"].read_model(variant_file(vid), Variant)
-            spec = compose_scene(
-                simready,
-                assembly.robot,
-                assembly.cameras,
-                assembly.lights,
-                variant,
-                timestep=assembly.timestep_s,
-                mesh_loader=up["simready"].read_bytes,
-            )
-            model = spec.compile()
-            objects: dict[str, SimObject] = {
-                o.id: o for o in [*simready.objects, *variant.distractors]
-            }
-            h = handles(
-                model, robot, list(objects.values()), assembly.cameras, s.episodes_resolution
-            )
-            worlds = s.episodes_worlds if s.episodes_runner == "batched" else 1
-            batch = open_batch(model, worlds, BackendOptions.from_settings(s))
+            with self.clock("scene (compose, compile, open the backend)"):
+                variant = up["variations"].read_model(variant_file(vid), Variant)
+                spec = compose_scene(
+                    simready,
+                    assembly.robot,
+                    assembly.cameras,
+                    assembly.lights,
+                    variant,
+                    timestep=assembly.timestep_s,
+                    mesh_loader=up["simready"].read_bytes,
+                )
+                model = spec.compile()
+                objects: dict[str, SimObject] = {
+                    o.id: o for o in [*simready.objects, *variant.distractors]
+                }
+                h = handles(
+                    model, robot, list(objects.values()), assembly.cameras, s.episodes_resolution
+                )
+                worlds = s.episodes_worlds if s.episodes_runner == "batched" else 1
+                batch = open_batch(model, worlds, BackendOptions.from_settings(s))
             try:
                 for record, wall_s in self._episodes(
                     ctx, batch, h, by_variant[vid], objects, opts, samples
@@ -194,7 +196,9 @@ class EpisodesStage(Stage[EpisodesSettings]):
         if ctx.settings.episodes_runner == "batched":
             from bp_episodes.batched.runner import record_batched  # noqa: PLC0415
 
-            yield from record_batched(self, ctx, batch, h, plans, objects, opts, samples)
+            yield from record_batched(
+                self, ctx, batch, h, plans, objects, opts, samples, self.clock
+            )
             return
         for plan in plans:
             started = time.monotonic()
@@ -274,18 +278,22 @@ class EpisodesStage(Stage[EpisodesSettings]):
         h: Any,
         plan: EpisodePlan,
         meta: dict[str, Any],
-        arrays: dict[str, Any],
+        recorded: dict[str, Any] | EpisodeData,
         met: EpisodeMetrics,
-        samples: list[tuple[str, list[Any]]],
+        samples: list[tuple[str, list[Any]]] | None,
     ) -> EpisodeRecord:
         """Check a recorded episode's streams, write its data and record, and add its frames
-        to ``samples`` while there is room."""
+        to ``samples`` while there is room (None: no sample rows from this episode)."""
         s = ctx.settings
-        counts = {k: int(v.shape[0]) for k, v in arrays.items()}
+        data = recorded if isinstance(recorded, EpisodeData) else EpisodeData(recorded)
+        shapes, dtypes = data.shapes(), data.dtypes()
+        counts = {k: v[0] for k, v in shapes.items()}
         if len(set(counts.values())) != 1:
             met.success = False
             met.failure_reason = f"streams disagree in frame count: {counts}"
-        off = _off_contract(arrays, [c.name for c in h.cameras], s.episodes_resolution, h.movable)
+        off = _off_contract(
+            shapes, dtypes, [c.name for c in h.cameras], s.episodes_resolution, h.movable
+        )
         if off:
             met.success = False
             met.failure_reason = "streams break the episode contract: " + "; ".join(off)
@@ -297,26 +305,20 @@ class EpisodesStage(Stage[EpisodesSettings]):
             failure_reason=met.failure_reason,
             metrics=met.to_json(),
             frames=met.frames,
-            streams={k: list(v.shape[1:]) for k, v in arrays.items()},
-            dtypes={k: str(v.dtype) for k, v in arrays.items()},
+            streams={k: list(v[1:]) for k, v in shapes.items()},
+            dtypes={k: str(v) for k, v in dtypes.items()},
         )
         if keep:
-            buf = io.BytesIO()
-            savez: Any = np.savez_compressed  # typed stubs mistake **arrays for allow_pickle
-            savez(buf, **arrays)
-            ctx.output.write_bytes(episode_data_file(plan.episode_id), buf.getvalue())
+            payload = data.npz(s.episodes_deflate_level)
+            ctx.output.write_bytes(episode_data_file(plan.episode_id), payload)
             meta["data_file"] = episode_data_file(plan.episode_id)
         record = _write_record(ctx, meta)
-        if len(samples) < SAMPLE_ROWS:
-            for cam in h.cameras:
-                key = f"observation.images.{cam.name}"
-                if key in arrays and len(samples) < SAMPLE_ROWS:
-                    samples.append(
-                        (
-                            f"{plan.episode_id} [{status}] {cam.name}: {plan.task.instruction}",
-                            list(arrays[key]),
-                        )
-                    )
+        for cam in h.cameras:
+            key = f"observation.images.{cam.name}"
+            if samples is not None and key in shapes and len(samples) < SAMPLE_ROWS:
+                frames = data.frames(key, s.episodes_deflate_level)
+                title = f"{plan.episode_id} [{status}] {cam.name}: {plan.task.instruction}"
+                samples.append((title, list(frames)))
         ctx.log.info(
             "%s: %s%s",
             plan.episode_id,
@@ -346,6 +348,8 @@ class EpisodesStage(Stage[EpisodesSettings]):
                 for k, v in sorted(per_task.items())
             },
             "wall_s": round(sum(r.wall_s for r in results), 3),
+            "frames": sum(r.record.frames or 0 for r in results),
+            "stage_seconds": self.clock.to_json(),
         }
         ctx.output.write_json(
             SHARD_SUMMARY_FILE,
@@ -376,19 +380,21 @@ def _write_record(ctx: StageContext[EpisodesSettings], meta: dict[str, Any]) -> 
 
 
 def _off_contract(
-    arrays: dict[str, Any], cameras: list[str], resolution: int, movable: list[str]
+    shapes: dict[str, tuple[int, ...]],
+    dtypes: dict[str, Any],
+    cameras: list[str],
+    resolution: int,
+    movable: list[str],
 ) -> list[str]:
     """Streams whose name, per-frame shape or dtype is not the episode arrays' contract."""
     specs = stream_specs(cameras, resolution, len(movable))
     out = []
-    for key, a in sorted(arrays.items()):
-        spec = specs.get(key)
+    for key in sorted(shapes):
+        spec, frame, dtype = specs.get(key), tuple(shapes[key][1:]), dtypes[key]
         if spec is None:
             out.append(f"{key} is not a known stream")
-        elif tuple(a.shape[1:]) != spec.shape or not spec.accepts(a.dtype.kind, a.dtype.itemsize):
-            out.append(
-                f"{key} is {a.dtype}{list(a.shape[1:])}, expected {spec.dtype}{list(spec.shape)}"
-            )
+        elif frame != spec.shape or not spec.accepts(dtype.kind, dtype.itemsize):
+            out.append(f"{key} is {dtype}{list(frame)}, expected {spec.dtype}{list(spec.shape)}")
     return out
 
 

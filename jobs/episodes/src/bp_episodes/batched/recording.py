@@ -17,7 +17,9 @@ from numpy.typing import NDArray
 
 from bp_episodes.backend import SimBatch
 from bp_episodes.batched.arrays import mat_to_quat
+from bp_episodes.batched.deflating import WorldDeflaters
 from bp_episodes.batched.worlds import contact_arrays, geom_mask
+from bp_episodes.data_file import EpisodeData, Member, StreamDeflater
 from bp_episodes.scene import SceneHandles
 
 F64 = NDArray[np.float64]
@@ -25,12 +27,17 @@ I64 = NDArray[np.int64]
 
 
 class FrameBuffers:
-    """Streams of N worlds, frame-aligned per world."""
+    """Streams of N worlds, frame-aligned per world; with ``deflaters``, the large streams
+    (images) go to them instead, deflated as they come."""
 
-    def __init__(self, num_worlds: int, capacity: int = 1) -> None:
+    def __init__(
+        self, num_worlds: int, capacity: int = 1, deflaters: WorldDeflaters | None = None
+    ) -> None:
         self.n = num_worlds
         self.capacity = max(capacity, 1)
         self.streams: dict[str, NDArray[Any]] = {}
+        self.deflaters = deflaters
+        self.order: list[str] = []  # every stream, in the order first written
 
     def reserve(self, frames: int) -> None:
         """Make room for episodes of ``frames`` frames."""
@@ -42,9 +49,19 @@ class FrameBuffers:
             self.streams[key] = grown
         self.capacity = frames
 
+    def drop(self, world: int) -> None:
+        """Forget world ``world``'s deflated frames (its episode ends without data)."""
+        if self.deflaters is not None:
+            self.deflaters.forget(world)
+
     def write(self, key: str, rows: I64, frame: I64, values: NDArray[Any]) -> None:
         """Frame ``frame[i]`` of stream ``key`` for world ``rows[i]`` (``values`` has one
         entry per row)."""
+        if key not in self.order:
+            self.order.append(key)
+        if self.deflaters is not None and self.deflaters.takes(values):
+            self.deflaters.write(key, rows, frame, values)
+            return
         buf = self.streams.get(key)
         if buf is None:
             buf = np.zeros((self.n, self.capacity, *values.shape[1:]), dtype=values.dtype)
@@ -54,9 +71,17 @@ class FrameBuffers:
     def take(
         self, world: int, frames: int, keys: list[str] | None = None
     ) -> dict[str, NDArray[Any]]:
-        """Copies of the first ``frames`` frames of world ``world`` (every stream, or ``keys``)."""
+        """Copies of the first ``frames`` frames of world ``world`` (every stream kept here,
+        or ``keys``)."""
         chosen = self.streams if keys is None else {k: self.streams[k] for k in keys}
         return {k: a[world, :frames].copy() for k, a in chosen.items()}
+
+    def take_episode(self, world: int, frames: int) -> EpisodeData:
+        """World ``world``'s episode: the streams kept here and the deflated ones."""
+        deflated: dict[str, StreamDeflater | Member] = {}
+        if self.deflaters is not None:
+            deflated.update(self.deflaters.take(world))
+        return EpisodeData(self.take(world, frames), deflated, list(self.order))
 
 
 def observe(

@@ -196,6 +196,9 @@ class WarpBatch:
                             mjw.step(self._m, self._d)
                     graph = self._graphs[substeps] = capture.graph
                 wp.capture_launch(graph)
+            # the next state read would wait for it anyway: waiting here puts the GPU's time
+            # under "physics" in the stage's clock instead of whatever reads next
+            wp.synchronize_device(self.device)
         self._version += 1
 
     def qpos(self) -> F64:
