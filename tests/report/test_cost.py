@@ -153,6 +153,10 @@ def test_cost_is_usage_times_the_price_table() -> None:
     assert est.usd == pytest.approx(expected)
     assert est.total_usd == pytest.approx(sum(expected.values()))
     assert est.per_1000_episodes_usd == pytest.approx(sum(expected.values()) / 4 * 1000)
+    # the episodes (GPU) job alone: its two shards' 10 s × (8 vCPU, 32 GiB, 1 GPU) each
+    gpu_job = 2 * 10 * (8 * 0.5 + 32 * 0.25 + 1 * 2.0)
+    assert est.episodes_job_usd == pytest.approx(gpu_job)
+    assert est.episodes_job_per_1000_usd == pytest.approx(gpu_job / 4 * 1000)
     assert est.failed_attempts == 1
     numbers = est.to_json(prices)
     assert "estimate" in numbers["label"] and numbers["prices_read_on"] == "2026-01-01"
@@ -166,7 +170,7 @@ def test_no_episodes_no_cost_per_episode() -> None:
         load_resources(json.dumps(RESOURCES).encode()),
         episodes=0,
     )
-    assert est.per_1000_episodes_usd is None
+    assert est.per_1000_episodes_usd is None and est.episodes_job_per_1000_usd is None
 
 
 def test_packaged_price_table_is_dated_sourced_and_complete() -> None:

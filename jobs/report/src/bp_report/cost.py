@@ -128,6 +128,9 @@ class CostEstimate:
     total_usd: float = 0.0
     episodes: int = 0
     per_1000_episodes_usd: float | None = None
+    # the episodes job alone (its compute: the GPU job), per 1,000 episodes
+    episodes_job_usd: float = 0.0
+    episodes_job_per_1000_usd: float | None = None
     unmeasured: list[str] = field(default_factory=list)  # committed without started_at
     failed_attempts: int = 0  # not costed: a marker has no start time
 
@@ -140,6 +143,8 @@ class CostEstimate:
             "prices_read_on": prices.read_on,
             "total_usd": self.total_usd,
             "per_1000_episodes_usd": self.per_1000_episodes_usd,
+            "episodes_job_usd": self.episodes_job_usd,
+            "episodes_job_per_1000_usd": self.episodes_job_per_1000_usd,
             "episodes": self.episodes,
             "storage_bytes": self.storage_bytes,
             "usage": self.usage,
@@ -233,8 +238,10 @@ def estimate(
     }
     est.usd = {k: prices.cost(k, q) for k, q in est.usage.items()}
     est.total_usd = sum(est.usd.values())
+    est.episodes_job_usd = sum(c.usd for c in est.units if c.stage == "episodes")
     if episodes:
         est.per_1000_episodes_usd = est.total_usd / episodes * 1000
+        est.episodes_job_per_1000_usd = est.episodes_job_usd / episodes * 1000
     return est
 
 

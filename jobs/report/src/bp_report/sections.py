@@ -218,7 +218,8 @@ def cost_section(r: Report) -> str:
         f"read on {p.read_on}."
     )
     per = (
-        f"{usd(c.per_1000_episodes_usd)} per 1,000 episodes ({c.episodes} episodes)"
+        f"{usd(c.per_1000_episodes_usd)} per 1,000 episodes ({c.episodes} episodes), of which "
+        f"the episodes job (compute) {usd(c.episodes_job_per_1000_usd)}"
         if c.episodes
         else "no episodes"
     )
