@@ -24,6 +24,8 @@ BASE = {"STORAGE_URI": "file:///tmp/x", "SCENE_ID": "s", "RUN_ID": "r"}
         ({"EPISODES_PER_TASK": "0"}, "EPISODES_PER_TASK", "greater than or equal to 1"),
         ({"EPISODES_ROBOT": "ur5"}, "EPISODES_ROBOT", "unknown robot 'ur5'; valid: franka_panda"),
         ({"EPISODES_TIER": "gold"}, "EPISODES_TIER", "core"),
+        ({"EPISODES_DEFLATE_LEVEL": "10"}, "EPISODES_DEFLATE_LEVEL", "less than or equal to 9"),
+        ({"EPISODES_WRITERS": "-1"}, "EPISODES_WRITERS", "greater than or equal to 0"),
     ],
 )
 def test_bad_settings_named(env: dict[str, str], name: str, text: str) -> None:
@@ -70,3 +72,14 @@ def test_bad_gl_backend_is_a_config_error(tmp_path) -> None:
     out = subprocess.run([script("bp-episodes")], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert out.returncode == ExitCode.CONFIG
     assert "MUJOCO_GL" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_how_episodes_are_written_is_not_what_they_hold() -> None:
+    """The deflate level and the writer count change bytes and speed, not the arrays: neither
+    enters the inputs digest (so changing them reuses a committed run's seeds)."""
+    fast = {"EPISODES_DEFLATE_LEVEL": "1", "EPISODES_WRITERS": "3"}
+    slow = {"EPISODES_DEFLATE_LEVEL": "9", "EPISODES_WRITERS": "12"}
+    a = load_settings(EpisodesSettings, {**BASE, **fast}).output_params()
+    b = load_settings(EpisodesSettings, {**BASE, **slow}).output_params()
+    assert a == b
+    assert not {"EPISODES_DEFLATE_LEVEL", "EPISODES_WRITERS"} & set(a)

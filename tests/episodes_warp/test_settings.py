@@ -61,21 +61,23 @@ def test_bad_values_are_named(env: dict[str, str], name: str, text: str) -> None
 
 
 def test_digest_covers_what_changes_the_output() -> None:
-    """The default backend adds nothing to the inputs digest; warp adds itself and its device;
-    the kernel cache and the capacities never count."""
+    """The default backend adds nothing to the inputs digest; warp adds itself, its device and
+    its determinism; the kernel cache and the capacities never count."""
     default = load_settings(EpisodesSettings, BASE).output_params()
     assert not {k for k in default if k.startswith(("EPISODES_BACKEND", "EPISODES_WARP_"))}
     env = {"EPISODES_BACKEND": "warp", "EPISODES_WARP_DEVICE": "cpu"}
+    env |= {"EPISODES_WARP_DETERMINISTIC": "false"}
     env |= {"EPISODES_WARP_KERNEL_CACHE": "/tmp/k", "EPISODES_WARP_NJMAX": "512"}
     warp = load_settings(EpisodesSettings, {**BASE, **env})
     params = warp.output_params()
     assert params["EPISODES_BACKEND"] == "warp" and params["EPISODES_WARP_DEVICE"] == "cpu"
+    assert params["EPISODES_WARP_DETERMINISTIC"] is False  # it changes the bits recorded
     assert not {"EPISODES_WARP_KERNEL_CACHE", "EPISODES_WARP_NJMAX", "EPISODES_WARP_NCONMAX"} & set(
         params
     )
     opts = BackendOptions.from_settings(warp)
     got = (opts.backend, opts.warp_device, opts.warp_kernel_cache, opts.warp_njmax)
-    assert got == ("warp", "cpu", "/tmp/k", 512)
+    assert got == ("warp", "cpu", "/tmp/k", 512) and opts.warp_deterministic is False
     assert missing_packages() == []
 
 
