@@ -92,7 +92,7 @@ def run_stage_once(uri: str, scene: str, run: str, n: int, a: argparse.Namespace
         "EPISODES_DEFLATE_LEVEL": str(a.deflate_level),
         "EPISODES_WRITERS": str(a.writers),
         "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", "/tmp"),
+        "HOME": os.environ.get("HOME", str(Path.home())),
     }
     marks: dict[str, float] = {}
 
@@ -165,7 +165,6 @@ def bare_once(model: Any, n: int, a: argparse.Namespace) -> dict[str, Any]:
         one(0)  # graph capture and module load outside the clock
         s = _time(one, a.bare_frames, bare.sync)
         out[name] = round(n * a.bare_frames / s, 1)
-    del bare
     return out
 
 
@@ -215,9 +214,8 @@ def main() -> None:
         from scene_prep import prepare_kitchen_counter  # noqa: PLC0415
 
         a.storage, a.scene, a.run = prepare_kitchen_counter("bp-gpu-bench-")
-    from warp_bench import _device_name  # noqa: PLC0415
-
     from bp_episodes.warp_backend.runtime import open_device  # noqa: PLC0415
+    from warp_bench import _device_name  # noqa: PLC0415
 
     device = _device_name(open_device(a.device, a.kernel_cache))
     print(f"device: {device}; cpus {os.cpu_count()}; load {_loadavg()}")

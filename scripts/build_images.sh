@@ -9,7 +9,8 @@
 #                    with security updates; bp-base-build:bookworm adds python3-venv for the
 #                    build stages. Built once and reused (BP_REBUILD_BASE=1 rebuilds them).
 # bp-<job>           docker/Dockerfile, JOB=<job>: that job's locked dependencies only
-# bp-episodes-gpu    docker/Dockerfile.gpu: the episodes code on libglvnd for NVIDIA EGL
+# bp-episodes-gpu    docker/Dockerfile.gpu: the episodes code on libglvnd for NVIDIA EGL, plus
+#                    the warp extra (EPISODES_BACKEND=warp: mujoco-warp, warp-lang)
 #
 # Each image is tagged :<git short revision> (with -dirty for a modified tree) and :local.
 # Jobs are every jobs/<job>/ whose pyproject declares the console script bp-<job> and whose
@@ -207,11 +208,14 @@ matching_wheels() {
 
 complete() { ! matching_wheels "$1" | grep -q '^MISSING '; }
 
-# make sure the wheelhouse has a wheel for every requirement of every requested job: one
-# download from the index (CPython 3.11, manylinux <= 2.36) only when something is missing
+# make sure the wheelhouse has a wheel for every requirement of every requested job (and of
+# the episodes job's warp extra when the GPU image is wanted): one download from the index
+# (CPython 3.11, manylinux <= 2.36) only when something is missing
 fill_wheelhouse() {
   local jobs=("$@") args=() j target
   for j in "${jobs[@]}"; do args+=(--package "bp-$j"); done
+  # main() always adds episodes to the jobs when episodes-gpu is requested
+  [ -z "${WANT_GPU:-}" ] || args+=(--extra warp)
   uv export --quiet --frozen --no-dev "${args[@]}" --no-emit-workspace \
     --format requirements-txt --no-header -o "$OUT/requirements-all.txt" >/dev/null
   index_wheelhouse
@@ -255,13 +259,14 @@ member_wheel() {
 # names of the packages a requirements file pins
 pinned() { sed -n 's/^\([A-Za-z0-9._-]*\)==.*/\1/p' "$1"; }
 
-# one dependency tier of a job's context: the locked requirements of PACKAGE less those of
-# earlier tiers (their names in SKIP), and the wheels they name
+# one dependency tier of a job's context: the locked requirements of PACKAGE (with its
+# optional EXTRA) less those of earlier tiers (their names in SKIP), and the wheels they name
 tier() {
-  local package="$1" dir="$2" skip="$3" n args=()
-  mkdir -p "$dir"
+  local package="$1" dir="$2" skip="$3" extra="${4:-}" n args=()
+  mkdir -p "${dir:?}"
   if [ -n "$package" ]; then
     for n in $(cat "$skip"); do args+=(--no-emit-package "$n"); done
+    [ -z "$extra" ] || args+=(--extra "$extra")
     uv export --quiet --frozen --no-dev --package "$package" --no-emit-workspace \
       --format requirements-txt --no-header "${args[@]}" -o "$dir/requirements.txt" >/dev/null
     link_wheels "$dir/requirements.txt" "$dir"
@@ -315,11 +320,29 @@ build_job() {
   fi
 }
 
+# the GPU image's context: the NVIDIA EGL vendor file and one more tier, the episodes job's
+# warp extra less everything the CPU episodes image already pins (its three tiers), so the
+# GPU image adds exactly mujoco-warp, warp-lang and what they need on top of the same files
+gpu_context() {
+  local ctx="$OUT/ctx/episodes-gpu" cpu="$OUT/ctx/episodes" f
+  rm -rf "${ctx:?}"
+  mkdir -p "${ctx:?}"
+  cp docker/10_nvidia.json "${ctx:?}/"
+  for f in "${cpu:?}"/deps/common/requirements.txt "${cpu:?}"/deps/library/requirements.txt \
+           "${cpu:?}"/deps/job/requirements.txt; do
+    [ -f "$f" ] || die "$f is missing: build the episodes image first"
+    pinned "$f"
+  done >"${ctx:?}/skip"
+  tier bp-episodes "${ctx:?}/deps/warp" "${ctx:?}/skip" warp
+  rm "${ctx:?}/skip"
+  grep -q '^warp-lang==' "${ctx:?}/deps/warp/requirements.txt" \
+    || die "the warp tier lacks warp-lang: is the warp extra still in jobs/episodes/pyproject.toml?"
+}
+
 build_gpu() {
   local rev="$1" version t0=$SECONDS
   version="$(sed -n 's/^version = "\(.*\)"/\1/p' jobs/episodes/pyproject.toml | head -n 1)"
-  mkdir -p "$OUT/ctx/episodes-gpu"
-  cp docker/10_nvidia.json "$OUT/ctx/episodes-gpu/"
+  gpu_context
   docker build --quiet --force-rm -f docker/Dockerfile.gpu \
     --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg "BUILD_IMAGE=bp-episodes-build:local" \
     --build-arg "BUILD_REVISION=$rev" --build-arg "VERSION=$version" \

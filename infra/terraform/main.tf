@@ -1,6 +1,7 @@
 # BlueprintPipeline on one GCP project: buckets, Artifact Registry, one Cloud Run job per
 # stage (stages.tf), the scheduled cleanup job. Identities and their grants: iam.tf;
-# Workflows and Cloud Scheduler: workflows.tf; secrets: secrets.tf; alerts: monitoring.tf.
+# Workflows and Cloud Scheduler: workflows.tf; secrets: secrets.tf; alerts: monitoring.tf;
+# the Warp kernel-cache bucket and its mount: kernel_cache.tf.
 
 locals {
   labels = merge(var.labels, { "bp-deployment" = var.name_prefix })
@@ -164,15 +165,18 @@ module "stage_jobs" {
   name                  = "${var.name_prefix}-${each.key}"
   image                 = "${local.registry}/${each.value.image}@${var.image_digests[each.value.image]}"
   service_account_email = module.job_sa[each.key].email
-  env                   = merge(each.value.env, try(var.job_settings[each.key], {}), local.common_env, { BUILD_IMAGE_DIGEST = var.image_digests[each.value.image] })
+  env                   = merge(each.value.env, try(var.job_settings[each.key], {}), local.common_env, local.kernel_cache_env[each.key], { BUILD_IMAGE_DIGEST = var.image_digests[each.value.image] })
   resources             = { cpu = each.value.cpu, memory_gib = each.value.memory_gib, gpu = each.value.gpu, gpu_type = each.value.gpu_type }
   execution             = { timeout_s = each.value.timeout_s, max_retries = each.value.max_retries, task_count = each.value.task_count, parallelism = each.value.parallelism }
+  # the Warp kernel cache, read-write, where EPISODES_WARP_KERNEL_CACHE points (kernel_cache.tf)
+  gcs_volumes = local.kernel_cache_volumes[each.key]
   # GPU jobs are launched through the Cloud Run BETA surface (gcloud beta run jobs --gpu)
   launch_stage = each.value.gpu > 0 ? "BETA" : null
   labels       = merge(local.labels, { "bp-stage" = each.key })
   # the Workflows identity runs each job with env overrides and a task count
-  iam        = { "roles/run.developer" = [module.workflows_sa.iam_email] }
-  depends_on = [module.registry, terraform_data.images]
+  iam = { "roles/run.developer" = [module.workflows_sa.iam_email] }
+  # the cache bucket and its grant exist before a job can mount it
+  depends_on = [module.registry, terraform_data.images, module.kernel_cache_bucket]
 }
 
 # Not a stage: the SDK's `bp-cleanup` (present in every job image) on a schedule, so

@@ -13,6 +13,11 @@ output "delivery_bucket" {
   value       = module.delivery_bucket.name
 }
 
+output "kernel_cache_bucket" {
+  description = "Warp kernel-cache bucket (mounted into the episodes job at EPISODES_WARP_KERNEL_CACHE); a warm cache from `bash bench/device_warp.sh pack-cache` can be copied into it."
+  value       = module.kernel_cache_bucket.name
+}
+
 output "registry" {
   description = "Image path prefix for docker push."
   value       = module.registry.url

@@ -47,17 +47,19 @@ variable "image_digests" {
 }
 
 variable "storage" {
-  description = "Buckets: names (default <project>-<prefix>-data / -delivery / -logs), location (default: region), the storage prefix under which the pipeline keeps scenes/ and datasets/ (BP_PREFIX), how long noncurrent versions and stale lease objects stay, how long usage logs are kept."
+  description = "Buckets: names (default <project>-<prefix>-data / -delivery / -logs / -warp-cache), location (default: region), the storage prefix under which the pipeline keeps scenes/ and datasets/ (BP_PREFIX), how long noncurrent versions and stale lease objects stay, how long usage logs are kept, and after how many days compiled Warp kernels expire from the kernel cache (a miss recompiles once)."
   type = object({
-    data_bucket       = optional(string)
-    delivery_bucket   = optional(string)
-    log_bucket        = optional(string)
-    location          = optional(string)
-    prefix            = optional(string, "")
-    noncurrent_days   = optional(number, 30)
-    lease_expiry_days = optional(number, 7)
-    access_log_days   = optional(number, 365)
-    force_destroy     = optional(bool, false)
+    data_bucket         = optional(string)
+    delivery_bucket     = optional(string)
+    log_bucket          = optional(string)
+    kernel_cache_bucket = optional(string)
+    location            = optional(string)
+    prefix              = optional(string, "")
+    noncurrent_days     = optional(number, 30)
+    lease_expiry_days   = optional(number, 7)
+    access_log_days     = optional(number, 365)
+    kernel_cache_days   = optional(number, 90)
+    force_destroy       = optional(bool, false)
   })
   default = {}
   validation {
@@ -66,8 +68,10 @@ variable "storage" {
       && var.storage.noncurrent_days >= 1
       && var.storage.lease_expiry_days >= 2
       && var.storage.access_log_days >= 1
+      && var.storage.kernel_cache_days >= 1
+      && can(regex("^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$", coalesce(var.storage.kernel_cache_bucket, "unset")))
     )
-    error_message = "storage: prefix is path segments without leading or trailing '/'; noncurrent_days >= 1; lease_expiry_days >= 2 (longer than batch's lease_seconds); access_log_days >= 1."
+    error_message = "storage: prefix is path segments without leading or trailing '/'; noncurrent_days >= 1; lease_expiry_days >= 2 (longer than batch's lease_seconds); access_log_days >= 1; kernel_cache_days >= 1; kernel_cache_bucket, if set, is a bucket name."
   }
 }
 
@@ -97,14 +101,14 @@ variable "delivery" {
 }
 
 variable "job_settings" {
-  description = "Extra settings baked into a stage's job, by stage: { episodes = { EPISODES_PER_TASK = \"4\" } }. The workflow's `settings` argument overrides them per run. Infrastructure settings (STORAGE_URI, PIPELINE_ENV, ...) cannot be overridden here."
+  description = "Extra settings baked into a stage's job, by stage: { episodes = { EPISODES_PER_TASK = \"4\" } }. The workflow's `settings` argument overrides them per run. Infrastructure settings (STORAGE_URI, PIPELINE_ENV, EPISODES_WARP_KERNEL_CACHE, ...) cannot be overridden here."
   type        = map(map(string))
   default     = {}
   validation {
     condition = alltrue(flatten([
       for stage, env in var.job_settings : [
         for k in keys(env) : can(regex("^[a-z]+$", stage)) && can(regex("^[A-Z][A-Z0-9_]*$", k))
-        && !contains(["STORAGE_URI", "PIPELINE_ENV", "GOOGLE_CLOUD_PROJECT", "LOG_FORMAT", "BUILD_IMAGE_DIGEST", "SCENE_ID", "RUN_ID", "DATASET_ID", "REPORT_ID"], k)
+        && !contains(["STORAGE_URI", "PIPELINE_ENV", "GOOGLE_CLOUD_PROJECT", "LOG_FORMAT", "BUILD_IMAGE_DIGEST", "SCENE_ID", "RUN_ID", "DATASET_ID", "REPORT_ID", "EPISODES_WARP_KERNEL_CACHE"], k)
       ]
     ]))
     error_message = "job_settings: stage names in lowercase, settings in UPPER_SNAKE_CASE, and none of the infrastructure or per-run settings."

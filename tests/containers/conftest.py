@@ -207,8 +207,9 @@ def run_in_image(client: Any, image: str, script: str) -> str:
     return out.decode()
 
 
-def locked_distributions(job: str) -> dict[str, str]:
-    """Normalised name → version of everything uv.lock installs for ``bp-<job>`` (its members included)."""
+def locked_distributions(job: str, extras: tuple[str, ...] = ()) -> dict[str, str]:
+    """Normalised name → version of everything uv.lock installs for ``bp-<job>`` (its members
+    included), with the job's optional ``extras`` (e.g. ``("warp",)`` for the GPU image)."""
     uv = shutil.which("uv") or str(Path.home() / ".local" / "bin" / "uv")
     text = subprocess.run(
         [
@@ -218,6 +219,7 @@ def locked_distributions(job: str) -> dict[str, str]:
             "--no-dev",
             "--package",
             f"bp-{job}",
+            *(arg for extra in extras for arg in ("--extra", extra)),
             "--no-hashes",
             "--no-editable",
             "--no-header",

@@ -96,13 +96,17 @@ def test_each_image_lacks_the_other_jobs_packages(docker_engine: Any) -> None:
 
 
 def test_gpu_image_is_the_episodes_code_on_nvidia_egl(docker_engine: Any) -> None:
-    """Same distributions as the CPU episodes image; glvnd tries NVIDIA's EGL first and no
-    software rasteriser is there to fall back on silently (no Mesa DRI drivers, no LLVM);
-    driver capabilities for graphics; the entry point starts (a bad config exits 2) without a GPU."""
+    """The CPU episodes image's distributions plus the warp extra's, at uv.lock's versions;
+    glvnd tries NVIDIA's EGL first and no software rasteriser is there to fall back on silently
+    (no Mesa DRI drivers, no LLVM); driver capabilities for graphics; the entry point starts (a
+    bad config exits 2) without a GPU."""
     gpu = image_for(docker_engine, "episodes-gpu")
     cpu = image_for(docker_engine, "episodes")
     seen, cpu_seen = probe(docker_engine, gpu), probe(docker_engine, cpu)
-    assert seen["dists"] == cpu_seen["dists"]
+    installed = {normalise(k): v for k, v in seen["dists"].items()}
+    assert installed == locked_distributions("episodes", extras=("warp",))
+    assert seen["dists"].items() >= cpu_seen["dists"].items()  # every CPU file, same versions
+    assert not any(seen["modules"].values()), seen["modules"]  # the warp tier brought no pip
     assert seen["uid"] == IMAGE_USER and not any(seen["tools"].values())
     vendor = json.loads(seen["vendors"]["10_nvidia.json"])
     assert vendor["ICD"]["library_path"] == "libEGL_nvidia.so.0"
@@ -121,3 +125,40 @@ def test_gpu_image_is_the_episodes_code_on_nvidia_egl(docker_engine: Any) -> Non
     assert status["StatusCode"] == 2, logs
     assert "invalid configuration for episodes" in logs and "EPISODES_FPS" in logs
     assert "Traceback" not in logs
+
+
+# imports the warp extra the way the stage does (warp_backend.runtime): warp, then mujoco_warp
+WARP_PROBE = """
+import importlib.metadata as md, importlib.util as iu, json, warnings
+warnings.simplefilter("ignore")
+found = {m: iu.find_spec(m) is not None for m in ("warp", "mujoco_warp")}
+out = {"found": found}
+if all(found.values()):
+    import warp, mujoco_warp
+    out |= {"warp": warp.config.version, "warp-lang": md.version("warp-lang"),
+            "mujoco-warp": md.version("mujoco-warp"), "where": [warp.__file__, mujoco_warp.__file__]}
+print(json.dumps(out))
+"""
+
+
+def warp_probe(client: Any, image: str) -> dict[str, Any]:
+    """Run :data:`WARP_PROBE` in the image (its last JSON line; Warp may warn before it)."""
+    lines = run_in_image(client, image, WARP_PROBE).strip().splitlines()
+    out: dict[str, Any] = json.loads(next(x for x in reversed(lines) if x.startswith("{")))
+    return out
+
+
+def test_gpu_image_imports_the_warp_extra_and_the_cpu_image_does_not(docker_engine: Any) -> None:
+    """bp-episodes-gpu imports warp and mujoco_warp (no GPU needed to import them) at uv.lock's
+    versions, from the runtime venv; bp-episodes has neither (EPISODES_BACKEND=warp is a
+    configuration error there, naming the extra)."""
+    gpu = image_for(docker_engine, "episodes-gpu")
+    cpu = image_for(docker_engine, "episodes")
+    locked = locked_distributions("episodes", extras=("warp",))
+    seen = warp_probe(docker_engine, gpu)
+    assert seen["found"] == {"warp": True, "mujoco_warp": True}, seen
+    assert seen["warp"] == seen["warp-lang"] == locked["warp-lang"]
+    assert seen["mujoco-warp"] == locked["mujoco-warp"]
+    assert all(p.startswith("/opt/venv/lib/python3.11/site-packages/") for p in seen["where"])
+    assert warp_probe(docker_engine, cpu)["found"] == {"warp": False, "mujoco_warp": False}
+    assert not {"warp-lang", "mujoco-warp"} & set(locked_distributions("episodes"))

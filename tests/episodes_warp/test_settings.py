@@ -103,3 +103,21 @@ def test_open_batch_picks_the_backend(scene, device: str) -> None:
         warp.close()
     assert simulator_info("warp")["name"] == "mujoco_warp"
     assert simulator_info("mujoco")["name"] == "mujoco"
+
+
+def test_a_kernel_cache_it_cannot_write_falls_back_with_a_warning(
+    tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A kernel cache folder that cannot be made or written (here: under a file) is not used:
+    Warp's default cache is, and the warning names the setting and the folder."""
+    from bp_episodes.warp_backend.runtime import writable_cache
+
+    good = tmp_path / "kcache"
+    assert writable_cache(str(good)) == str(good) and good.is_dir()
+    assert list(good.iterdir()) == []  # the write check leaves nothing behind
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with caplog.at_level("WARNING", logger="bp.episodes.warp"):
+        assert writable_cache(str(blocker / "kcache")) is None
+    assert "EPISODES_WARP_KERNEL_CACHE" in caplog.text and "a-file" in caplog.text
+    assert writable_cache(None) is None and writable_cache("") is None

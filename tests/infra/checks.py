@@ -22,6 +22,7 @@ from tests.infra.tfconfig import (
     Scope,
     call_source,
     is_block,
+    module_scope,
     parse_type,
     root_scope,
 )
@@ -29,6 +30,7 @@ from tests.infra.tfconfig import (
 WORKFLOWS = REPO / "workflows"
 JOB_MODULE = "modules/cloud-run-job"
 SA_MODULE = "modules/service-account"
+BUCKET_MODULE = "modules/gcs-bucket"
 # Cloud Run jobs that are not pipeline stages (each with why it exists)
 MAINTENANCE_JOBS = {"cleanup_job": "bp-cleanup on a schedule: uncommitted attempts expire"}
 BUILTIN_RESOURCES = frozenset({"terraform_data"})
@@ -570,6 +572,158 @@ def secret_problems(tree: dict[str, Module]) -> list[str]:
     stages = set(stage_map(tree, scope))
     for sid, spec in scope.variables["secrets"].items():
         problems += [f"secret {sid}: unknown stage {s}" for s in spec["stages"] if s not in stages]
+    return problems
+
+
+# ----------------------------------------------------------------------------- kernel cache
+
+KERNEL_CACHE_SETTING = "EPISODES_WARP_KERNEL_CACHE"
+# the stages whose jobs run MuJoCo Warp, and so may mount and use the kernel cache
+KERNEL_CACHE_STAGES = frozenset({"episodes"})
+
+
+def dynamic_blocks(scope: Scope, body: dict[str, Any], label: str) -> list[dict[str, Any]]:
+    """The ``label`` blocks of ``body``: written out, and rendered by ``dynamic "<label>"``."""
+    out = [scope.value(b) for b in body.get(label, []) if isinstance(b, dict)]
+    for item in body.get("dynamic", []):
+        dyn = item.get(label)
+        if dyn is None:
+            continue
+        coll = scope.value(dyn["for_each"])
+        if coll is UNKNOWN:
+            raise EvalError(f"dynamic {label}: for_each is not known before apply")
+        pairs = coll.items() if isinstance(coll, dict) else enumerate(coll)
+        for key, value in pairs:
+            out += [scope.value(c, {label: {"key": key, "value": value}}) for c in dyn["content"]]
+    return out
+
+
+def job_volumes(
+    tree: dict[str, Module], scope: Scope, stage: str
+) -> tuple[dict[str, Any], dict[str, str], Any]:
+    """The Cloud Run job of ``stage`` as the cloud-run-job module renders it: its volumes by
+    name, the mount path of each mounted volume, and its execution environment."""
+    call = tree["."].calls["stage_jobs"]
+    inner = module_scope(tree, scope.with_each(stage, stage_map(tree, scope)[stage]), call)
+    task = tree[JOB_MODULE].resources[("google_cloud_run_v2_job", "job")]["template"][0]
+    task = task["template"][0]
+    volumes = {v["name"]: v for v in dynamic_blocks(inner, task, "volumes")}
+    mounts: dict[str, str] = {}
+    for container in task["containers"]:
+        mounts |= {
+            m["name"]: m["mount_path"] for m in dynamic_blocks(inner, container, "volume_mounts")
+        }
+    return volumes, mounts, inner.value(task.get("execution_environment"))
+
+
+def kernel_cache_problems(tree: dict[str, Module]) -> list[str]:
+    """The Warp kernel cache is a bucket of its own (hierarchical namespace, no versions, objects
+    expire, labelled), mounted read-write exactly where EPISODES_WARP_KERNEL_CACHE points in the
+    jobs of the stages that run MuJoCo Warp (episodes) and in no other; only those jobs'
+    identities get access to it, and only through grants on that bucket."""
+    problems: list[str] = []
+    root = tree["."]
+    scope = root_scope(tree, symbolic_modules=True)
+    call = root.calls.get("kernel_cache_bucket")
+    if call is None or call_source(root.path, call) != BUCKET_MODULE:
+        return ["no module kernel_cache_bucket (modules/gcs-bucket) for the Warp kernel cache"]
+    bucket = scope.value(call["name"])
+    others = {
+        scope.value(c.get("name"))
+        for n, c in root.calls.items()
+        if n != "kernel_cache_bucket" and call_source(root.path, c) == BUCKET_MODULE
+    }
+    if bucket in others:
+        problems.append(f"the kernel cache shares bucket {bucket} with other data")
+    if scope.value(call.get("hierarchical_namespace")) is not True:
+        problems.append(
+            "the kernel-cache bucket has no hierarchical namespace: Warp renames its build folders"
+            " into place, which Cloud Storage FUSE refuses in a flat bucket"
+        )
+    if scope.value(call.get("versioning")) is not False:
+        problems.append("the kernel-cache bucket keeps object versions of a cache")
+    rules = scope.value(call.get("lifecycle_rules", {}))
+    if not any(
+        r["action"]["type"] == "Delete" and r["condition"].get("age") for r in rules.values()
+    ):
+        problems.append("no lifecycle rule expires the kernel cache's objects")
+    labels = scope.value(call.get("labels", {}))
+    if labels.get("bp-deployment") != scope.variables["name_prefix"] or not labels.get("bp-bucket"):
+        problems.append(f"the kernel-cache bucket lacks the deployment's labels: {labels}")
+    if scope.value(call.get("managed_folders", {})):
+        problems.append("managed folders of the kernel-cache bucket grant access beyond its jobs")
+
+    stages = stage_map(tree, scope)
+    problems += [
+        f"stage {k}: kernel_cache must be true or false"
+        for k, s in stages.items()
+        if not isinstance(s.get("kernel_cache"), bool)
+    ]
+    cached = {k for k, s in stages.items() if s.get("kernel_cache") is True}
+    problems += [
+        f"stage {k} mounts the Warp kernel cache, but only {sorted(KERNEL_CACHE_STAGES)} run Warp"
+        for k in sorted(cached - KERNEL_CACHE_STAGES)
+    ]
+    problems += [
+        f"stage {k} has no Warp kernel cache" for k in sorted(KERNEL_CACHE_STAGES - cached)
+    ]
+    for stage in stages:
+        env = job_env(tree, scope, stage)
+        volumes, mounts, environment = job_volumes(tree, scope, stage)
+        on_cache = [
+            n
+            for n, v in volumes.items()
+            if any(g.get("bucket") == bucket for g in v.get("gcs", []))
+        ]
+        if stage not in cached:
+            if on_cache or KERNEL_CACHE_SETTING in env:
+                problems.append(
+                    f"stage {stage}: mounts or names the kernel cache without kernel_cache = true"
+                )
+            continue
+        if len(on_cache) != 1:
+            problems.append(
+                f"stage {stage}: the job mounts the kernel-cache bucket {len(on_cache)} times, not once"
+            )
+            continue
+        name = on_cache[0]
+        if volumes[name]["gcs"][0].get("read_only") is not False:
+            problems.append(
+                f"stage {stage}: the kernel cache is mounted read-only; the first task writes the kernels"
+            )
+        if mounts.get(name) != env.get(KERNEL_CACHE_SETTING) or not mounts.get(name):
+            problems.append(
+                f"stage {stage}: the kernel cache is mounted at {mounts.get(name)!r} but"
+                f" {KERNEL_CACHE_SETTING} is {env.get(KERNEL_CACHE_SETTING)!r}"
+            )
+        if environment != "EXECUTION_ENVIRONMENT_GEN2":
+            problems.append(
+                f"stage {stage}: Cloud Storage volumes need the gen2 execution environment"
+            )
+
+    grants = scope.value(call.get("iam_members", {}))
+    users = cached & KERNEL_CACHE_STAGES
+    wanted = {(f"module.job_sa.{k}.iam_email", "roles/storage.objectUser") for k in users}
+    given = {(str(g["member"]), g["role"]) for g in grants.values()}
+    problems += [
+        f"the kernel-cache bucket grants {r} to {m}: only the identities of the"
+        f" {sorted(users)} jobs, which mount it, may use it"
+        for m, r in sorted(given - wanted)
+    ]
+    problems += [
+        f"{m} lacks {r} on the kernel-cache bucket it mounts" for m, r in sorted(wanted - given)
+    ]
+    problems += [
+        f"kernel-cache grant {k} has a condition: the job reads and writes the whole bucket"
+        for k, g in grants.items()
+        if g.get("condition")
+    ]
+    for path, mod in tree.items():
+        for rtype, rname in mod.resources:
+            if rtype.startswith("google_storage_bucket_iam") and path != BUCKET_MODULE:
+                problems.append(
+                    f"{path}: {rtype}.{rname} grants bucket access outside the gcs-bucket module"
+                )
     return problems
 
 

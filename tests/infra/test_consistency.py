@@ -85,6 +85,43 @@ def test_stage_map_agrees_with_report_resources() -> None:
     assert checks.resources_json_problems(checks.load_tree(), RESOURCES_JSON) == []
 
 
+def test_the_episodes_job_mounts_the_kernel_cache_where_its_setting_points(
+    tree: dict[str, Module],
+) -> None:
+    """The episodes job mounts the Warp kernel-cache bucket read-write (gen2) at the folder
+    EPISODES_WARP_KERNEL_CACHE names; no other job mounts or names it; only the episodes
+    job's identity gets access, on that bucket alone; the bucket is a cache of its own."""
+    assert checks.kernel_cache_problems(tree) == []
+    scope = root_scope(tree, symbolic_modules=True)
+    bucket = "my-bp-project-bp-warp-cache"
+    volumes, mounts, environment = checks.job_volumes(tree, scope, "episodes")
+    assert volumes == {
+        "warp-kernels": {"name": "warp-kernels", "gcs": [{"bucket": bucket, "read_only": False}]}
+    }
+    env = checks.job_env(tree, scope, "episodes")
+    assert (
+        mounts
+        == {"warp-kernels": env["EPISODES_WARP_KERNEL_CACHE"]}
+        == {"warp-kernels": "/var/cache/bp-warp"}
+    )
+    assert environment == "EXECUTION_ENVIRONMENT_GEN2"
+    for stage in set(checks.stage_map(tree, scope)) - {"episodes"}:
+        assert checks.job_volumes(tree, scope, stage)[0] == {}, stage
+        assert "EPISODES_WARP_KERNEL_CACHE" not in checks.job_env(tree, scope, stage), stage
+    call = tree["."].calls["kernel_cache_bucket"]
+    assert scope.value(call["name"]) == bucket
+    assert scope.value(call["iam_members"]) == {
+        "episodes-kernel-cache": {
+            "role": "roles/storage.objectUser",
+            "member": "module.job_sa.episodes.iam_email",
+        }
+    }
+    assert scope.value(call["hierarchical_namespace"]) is True
+    assert scope.value(call["versioning"]) is False
+    assert scope.value(call["lifecycle_rules"])["expire"]["condition"] == {"age": 90}
+    assert scope.value(call["labels"])["bp-bucket"] == "warp-cache"
+
+
 def test_jobs_carry_billing_labels(tree: dict[str, Module]) -> None:
     """Every stage job is labelled with its stage and the deployment, for billing export."""
     scope = root_scope(tree)
@@ -249,6 +286,59 @@ def test_a_secret_version_fails(tf_copy: TfCopy) -> None:
     )
     problems = checks.secret_problems(tf_copy.load())
     assert any("secret_manager_secret_version.v" in p for p in problems), problems
+
+
+KERNEL_CACHE_MOUNT = "read_only = false }"
+
+
+def test_a_read_only_kernel_cache_fails(tf_copy: TfCopy) -> None:
+    """A kernel cache the first task cannot write is reported."""
+    tf_copy.replace("kernel_cache.tf", KERNEL_CACHE_MOUNT, "read_only = true }")
+    problems = checks.kernel_cache_problems(tf_copy.load())
+    assert any("mounted read-only" in p for p in problems), problems
+
+
+def test_a_kernel_cache_setting_elsewhere_than_the_mount_fails(tf_copy: TfCopy) -> None:
+    """EPISODES_WARP_KERNEL_CACHE naming another folder than the mount is reported."""
+    tf_copy.replace(
+        "kernel_cache.tf",
+        "EPISODES_WARP_KERNEL_CACHE = local.kernel_cache.path",
+        'EPISODES_WARP_KERNEL_CACHE = "/home/bp/.cache/warp"',
+    )
+    problems = checks.kernel_cache_problems(tf_copy.load())
+    assert any("mounted at '/var/cache/bp-warp' but" in p for p in problems), problems
+
+
+def test_a_kernel_cache_for_another_stage_fails(tf_copy: TfCopy) -> None:
+    """A stage that does not run Warp mounting the cache (and its identity getting access) is reported."""
+    tf_copy.replace(
+        "stages.tf",
+        'writes = ["datasets/"], delivery = false, kernel_cache = false\n      env       = {}\n    }\n    gate',
+        'writes = ["datasets/"], delivery = false, kernel_cache = true\n      env       = {}\n    }\n    gate',
+    )
+    problems = checks.kernel_cache_problems(tf_copy.load())
+    assert any("stage export mounts the Warp kernel cache" in p for p in problems), problems
+    assert any("to module.job_sa.export.iam_email" in p for p in problems), problems
+
+
+def test_another_identity_on_the_kernel_cache_fails(tf_copy: TfCopy) -> None:
+    """A grant on the cache bucket to an identity whose job does not mount it is reported."""
+    tf_copy.replace(
+        "kernel_cache.tf",
+        "iam_members = local.kernel_cache_grants",
+        'iam_members = merge(local.kernel_cache_grants, { wf = { role = "roles/storage.objectViewer", member = module.workflows_sa.iam_email } })',
+    )
+    problems = checks.kernel_cache_problems(tf_copy.load())
+    assert any("module.workflows_sa.iam_email" in p for p in problems), problems
+
+
+def test_a_flat_kernel_cache_bucket_fails(tf_copy: TfCopy) -> None:
+    """Without a hierarchical namespace Warp cannot rename its build folders: reported."""
+    tf_copy.replace(
+        "kernel_cache.tf", "hierarchical_namespace = true", "hierarchical_namespace = false"
+    )
+    problems = checks.kernel_cache_problems(tf_copy.load())
+    assert any("no hierarchical namespace" in p for p in problems), problems
 
 
 def test_disagreeing_resources_fail(tf_copy: TfCopy, tmp_path) -> None:

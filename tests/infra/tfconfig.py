@@ -42,6 +42,16 @@ class _Unknown:
 UNKNOWN: Any = _Unknown()
 
 
+class Symbol(str):
+    """A module output named by the reference that reads it (``module.job_sa.episodes.iam_email``),
+    for checks of *who* gets a grant; only a :class:`Scope` made with ``symbolic_modules``
+    gives these (elsewhere ``module.*`` is :data:`UNKNOWN`). Attribute and index steps both
+    append ``.<key>``."""
+
+    def __getitem__(self, key: Any) -> Symbol:
+        return Symbol(f"{self}.{key}")
+
+
 class EvalError(Exception):
     """An expression this evaluator cannot parse or that fails (e.g. a missing map key)."""
 
@@ -299,16 +309,24 @@ class Scope:
         locals_raw: dict[str, Any],
         each: dict[str, Any] | None = None,
         resources: dict[tuple[str, str], dict[str, Any]] | None = None,
+        symbolic_modules: bool = False,
     ) -> None:
         self.variables = variables
         self.locals_raw = locals_raw
         self.each = each
         self.resources = resources or {}
+        self.symbolic_modules = symbolic_modules
         self._locals: dict[str, Any] = {}
 
     def with_each(self, key: str, value: Any) -> Scope:
         """This scope with ``each.key`` / ``each.value`` bound."""
-        child = Scope(self.variables, self.locals_raw, {"key": key, "value": value}, self.resources)
+        child = Scope(
+            self.variables,
+            self.locals_raw,
+            {"key": key, "value": value},
+            self.resources,
+            self.symbolic_modules,
+        )
         child._locals = self._locals
         return child
 
@@ -318,19 +336,23 @@ class Scope:
             if name not in self.locals_raw:
                 raise EvalError(f"no local.{name}")
             self._locals[name] = Scope(
-                self.variables, self.locals_raw, resources=self.resources
+                self.variables,
+                self.locals_raw,
+                resources=self.resources,
+                symbolic_modules=self.symbolic_modules,
             ).value(self.locals_raw[name])
         return self._locals[name]
 
     # -- values as python-hcl2 gives them
-    def value(self, raw: Any) -> Any:
-        """Evaluate a python-hcl2 value (dicts, lists, strings holding templates)."""
+    def value(self, raw: Any, bound: dict[str, Any] | None = None) -> Any:
+        """Evaluate a python-hcl2 value (dicts, lists, strings holding templates), with
+        iteration variables ``bound`` (e.g. a dynamic block's ``<label>.key``/``.value``)."""
         if isinstance(raw, dict):
-            return {k: self.value(v) for k, v in raw.items() if k != "__is_block__"}
+            return {k: self.value(v, bound) for k, v in raw.items() if k != "__is_block__"}
         if isinstance(raw, list):
-            return [self.value(v) for v in raw]
+            return [self.value(v, bound) for v in raw]
         if isinstance(raw, str):
-            return self.eval(_template_node(raw, literal_escaped=False), {})
+            return self.eval(_template_node(raw, literal_escaped=False), bound or {})
         return raw
 
     def expr(self, src: str) -> Any:
@@ -350,6 +372,8 @@ class Scope:
         named = {n: _Configured(self, b) for (t, n), b in self.resources.items() if t == name}
         if named:
             return named  # <type>.<name>.<argument>: what the configuration sets
+        if name == "module" and self.symbolic_modules:
+            return Symbol("module")
         return UNKNOWN  # module.*, data.*, path.*
 
     def eval(self, node: tuple[Any, ...], bound: dict[str, Any]) -> Any:
@@ -802,11 +826,19 @@ def example_tfvars(root: Path = TF_ROOT) -> dict[str, Any]:
     return values
 
 
-def root_scope(tree: dict[str, Module], tfvars: dict[str, Any] | None = None) -> Scope:
-    """The root module's scope with the example tfvars."""
+def root_scope(
+    tree: dict[str, Module], tfvars: dict[str, Any] | None = None, *, symbolic_modules: bool = False
+) -> Scope:
+    """The root module's scope with the example tfvars (``symbolic_modules``: module outputs
+    as :class:`Symbol` references instead of :data:`UNKNOWN`)."""
     root = tree["."]
     given = example_tfvars(root.path) if tfvars is None else tfvars
-    return Scope(variable_values(root, given), root.locals, resources=root.resources)
+    return Scope(
+        variable_values(root, given),
+        root.locals,
+        resources=root.resources,
+        symbolic_modules=symbolic_modules,
+    )
 
 
 def module_scope(tree: dict[str, Module], caller: Scope, call: dict[str, Any]) -> Scope:

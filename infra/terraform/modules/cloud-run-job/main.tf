@@ -37,6 +37,18 @@ resource "google_cloud_run_v2_job" "job" {
         }
       }
 
+      # Cloud Storage buckets through Cloud Storage FUSE (needs the gen2 environment, above)
+      dynamic "volumes" {
+        for_each = var.gcs_volumes
+        content {
+          name = volumes.key
+          gcs {
+            bucket    = volumes.value.bucket
+            read_only = volumes.value.read_only
+          }
+        }
+      }
+
       containers {
         name    = "job"
         image   = var.image
@@ -45,6 +57,14 @@ resource "google_cloud_run_v2_job" "job" {
 
         resources {
           limits = local.limits
+        }
+
+        dynamic "volume_mounts" {
+          for_each = var.gcs_volumes
+          content {
+            name       = volume_mounts.key
+            mount_path = volume_mounts.value.mount_path
+          }
         }
 
         dynamic "env" {

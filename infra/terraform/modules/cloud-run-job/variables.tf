@@ -110,6 +110,29 @@ variable "execution" {
   }
 }
 
+variable "gcs_volumes" {
+  description = "Cloud Storage buckets mounted into the container (Cloud Storage FUSE, gen2 execution environment), by volume name: the bucket, the absolute path it appears at, and whether it is read-only (the job's identity needs object access on the bucket: roles/storage.objectViewer, or roles/storage.objectUser to write)."
+  type = map(object({
+    bucket     = string
+    mount_path = string
+    read_only  = optional(bool, true)
+  }))
+  default = {}
+  validation {
+    condition = (
+      alltrue([
+        for name, v in var.gcs_volumes :
+        can(regex("^[a-z][a-z0-9-]{0,62}$", name))
+        && can(regex("^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$", v.bucket))
+        && can(regex("^(/[A-Za-z0-9._-]+)+$", v.mount_path))
+        && !can(regex("^/(dev|proc|sys)(/|$)", v.mount_path))
+      ])
+      && length(distinct([for v in values(var.gcs_volumes) : v.mount_path])) == length(var.gcs_volumes)
+    )
+    error_message = "gcs_volumes: names are lowercase letters, digits and '-'; buckets are bucket names; mount paths are distinct absolute paths outside /dev, /proc and /sys."
+  }
+}
+
 variable "labels" {
   description = "Resource labels (billing export attributes cost by these)."
   type        = map(string)

@@ -1,8 +1,9 @@
 # One Cloud Storage bucket: uniform bucket-level access, public access prevention enforced,
-# versioning or a retention policy, lifecycle rules, usage logging, managed folders.
+# versioning or a retention policy, lifecycle rules, usage logging, managed folders, and
+# optionally a hierarchical namespace (real folders, atomic folder renames).
 
 resource "google_storage_bucket" "bucket" {
-  # checkov:skip=CKV_GCP_78:versioning is a per-bucket choice (var.versioning): on for the data bucket (tests/infra asserts it); off where a retention policy protects objects instead (delivery: the two are exclusive) and for append-only usage logs
+  # checkov:skip=CKV_GCP_78:versioning is a per-bucket choice (var.versioning): on for the data bucket (tests/infra asserts it); off where a retention policy protects objects instead (delivery: the two are exclusive), for append-only usage logs, and for the Warp kernel cache (rebuilt on a miss; hierarchical namespace excludes versioning)
   project                     = var.project_id
   name                        = var.name
   location                    = var.location
@@ -13,6 +14,14 @@ resource "google_storage_bucket" "bucket" {
 
   versioning {
     enabled = var.versioning
+  }
+
+  # only where asked for: the block is create-only, and existing buckets never had it
+  dynamic "hierarchical_namespace" {
+    for_each = var.hierarchical_namespace ? [true] : []
+    content {
+      enabled = true
+    }
   }
 
   soft_delete_policy {
@@ -57,6 +66,10 @@ resource "google_storage_bucket" "bucket" {
     precondition {
       condition     = !(var.versioning && var.retention_policy != null)
       error_message = "Cloud Storage does not allow versioning and a retention policy on the same bucket."
+    }
+    precondition {
+      condition     = !(var.hierarchical_namespace && var.versioning)
+      error_message = "A bucket with a hierarchical namespace cannot keep object versions: set versioning = false."
     }
   }
 }

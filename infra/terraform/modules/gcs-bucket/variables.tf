@@ -55,6 +55,16 @@ variable "versioning" {
   }
 }
 
+variable "hierarchical_namespace" {
+  description = "Hierarchical namespace: folders are resources and renaming one is atomic (what Cloud Storage FUSE needs to rename a non-empty directory). Set at creation only; excludes versioning."
+  type        = bool
+  default     = false
+  validation {
+    condition     = var.hierarchical_namespace != null
+    error_message = "hierarchical_namespace must be true or false."
+  }
+}
+
 variable "lifecycle_rules" {
   description = "Lifecycle rules by name (the name is documentation only)."
   type = map(object({

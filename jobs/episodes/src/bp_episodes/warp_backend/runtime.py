@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,14 +32,36 @@ def missing_packages() -> list[str]:
     return [dist for mod, dist in EXTRA_PACKAGES.items() if importlib.util.find_spec(mod) is None]
 
 
+def writable_cache(kernel_cache: str | None) -> str | None:
+    """``kernel_cache`` (made if missing) when this process can write there, else None —
+    Warp's default folder — with a warning: a mounted cache this user cannot write (a
+    Cloud Storage volume mounted for root, say) costs a compile per run, never the run."""
+    if not kernel_cache:
+        return None
+    root = Path(kernel_cache).expanduser()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".bp-write-check-"):
+            pass
+    except OSError as exc:
+        log.warning(
+            "EPISODES_WARP_KERNEL_CACHE %s cannot be written (%s): compiling into Warp's "
+            "default cache instead, so the kernels are not kept for later runs",
+            root,
+            exc.strerror or type(exc).__name__,
+        )
+        return None
+    return str(root)
+
+
 def _warp(kernel_cache: str | None) -> Any:
     """Import Warp, point its kernel cache at ``kernel_cache`` (None: Warp's default) and
     initialise it; quiet (no banner, no per-module lines)."""
     wp: Any = importlib.import_module("warp")  # the optional extra, imported on demand
     wp.config.quiet = True
     wp.config.log_level = wp.LOG_WARNING  # no line per module load
-    if kernel_cache:
-        root = str(Path(kernel_cache).expanduser())
+    root = writable_cache(kernel_cache)
+    if root:
         if wp._src.context.runtime is None:  # not initialised yet: Warp reads the config
             wp.config.kernel_cache_dir = root
         else:  # initialised already (another batch, the settings check): Warp's re-point
