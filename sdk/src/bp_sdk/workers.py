@@ -40,12 +40,15 @@ class WorkerProcess:
         what: str,
         env: Mapping[str, str] | None = None,
         noise: tuple[str, ...] = (),
+        failed: str | None = None,
     ) -> None:
-        """``what`` names the worker in errors ("video encoder"); stderr lines starting with
-        one of ``noise`` are left out of them."""
+        """``what`` names the worker in errors ("video encoder"), ``failed`` starts the error
+        of a request it answered with a failure (default "<what> failed"); stderr lines
+        starting with one of ``noise`` are left out of them."""
         full = {k: os.environ[k] for k in ENV_KEEP if k in os.environ}
         full.update(env or {})
         self.what, self.noise, self.stderr_path = what, noise, stderr_path
+        self.failed = failed or f"{what} failed"
         self._stderr = stderr_path.open("wb")
         self.proc = subprocess.Popen(  # noqa: S603 - a module of ours, argv, no shell
             [sys.executable, "-m", module],
@@ -114,7 +117,7 @@ class WorkerProcess:
         self.jobs -= 1
         reply: dict[str, Any] = json.loads(line)
         if not reply.get("ok"):
-            raise PermanentError(f"{self.what} failed: {reply.get('error', 'unknown error')}")
+            raise PermanentError(f"{self.failed}: {reply.get('error', 'unknown error')}")
         return reply
 
     def close(self, timeout_s: float = 30.0) -> None:

@@ -91,6 +91,7 @@ def _encoder(spool: Path, n: int) -> WorkerProcess:
         "video encoder",
         env={"SVT_LOG": "1"},
         noise=("Svt[",),
+        failed="video encoding failed",
     )
 
 
