@@ -189,6 +189,19 @@ def test_empty_attempt_folders_pruned(file_storage: Storage, storage_root: Path)
     assert report.empty_folders >= 1 and not empty.exists()
 
 
+def test_interrupted_delivery_with_an_empty_subfolder_goes_whole(file_storage: Storage,
+                                                                 storage_root: Path) -> None:
+    """A killed copy that left a file and an empty subfolder is removed entirely, although
+    removing its file makes the delivery folder itself newer than the sweep's start."""
+    partial = storage_root / "deliveries" / "internal" / "kitchen-core"
+    file_storage.write_bytes("deliveries/internal/kitchen-core/README.md", b"# no record")
+    (partial / "videos" / "chunk-000").mkdir(parents=True)
+    _age(storage_root, "deliveries", 3600)
+    report = cleanup(file_storage, timedelta(0))
+    assert report.incomplete_deliveries == ["deliveries/internal/kitchen-core"]
+    assert not partial.exists(), sorted(p.name for p in partial.rglob("*"))
+
+
 def test_unreadable_record_keeps_its_attempts(file_storage: Storage, storage_root: Path) -> None:
     """A damaged commit record is reported and its unit's attempts are left alone (never guess)."""
     unit = Unit("s", "r", "ingest")

@@ -324,14 +324,17 @@ class LocalStorage(Storage):
             return 0
         limit = older_than.timestamp()
         removed = 0
+        emptied: set[Path] = set()  # removing a child makes its parent look new: not a writer
         for dirpath, _dirnames, _files in os.walk(base, topdown=False):
             folder = Path(dirpath)
             if folder == base:
                 continue
             try:
-                if folder.stat().st_mtime > limit or any(folder.iterdir()):
+                recent = folder.stat().st_mtime > limit and folder not in emptied
+                if recent or any(folder.iterdir()):
                     continue
                 folder.rmdir()
+                emptied.add(folder.parent)
             except OSError as err:
                 if is_space_errno(err):
                     where = self.where(folder.relative_to(self.root).as_posix())
