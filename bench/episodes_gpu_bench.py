@@ -64,15 +64,13 @@ def _tasks(uri: str, scene: str, run: str) -> int:
     return len(up.read_model("tasks.json", TaskSet).tasks)
 
 
-def run_stage_once(uri: str, scene: str, run: str, n: int, a: argparse.Namespace) -> dict[str, Any]:
-    """The episodes stage on ``n`` worlds: wall times, frames, where the time went."""
-    from bp_episodes.stage import EpisodesStage  # noqa: PLC0415
-    from bp_sdk.commit import require_committed  # noqa: PLC0415
-    from bp_sdk.runner import run_stage  # noqa: PLC0415
-    from bp_sdk.storage import open_storage  # noqa: PLC0415
-
-    per_task = max(1, math.ceil(a.episodes_per_world * n / _tasks(uri, scene, run)))
-    env = {
+def _stage_env(
+    uri: str, scene: str, run: str, n: int, a: argparse.Namespace, procs: int
+) -> dict[str, str]:
+    """The episodes job's settings for ``n`` worlds in each of ``procs`` shard processes."""
+    per_task = max(1, math.ceil(a.episodes_per_world * n * procs / _tasks(uri, scene, run)))
+    writers = a.writers or (max(1, (os.cpu_count() or 2) // procs - 1) if procs > 1 else 0)
+    return {
         "STORAGE_URI": uri,
         "SCENE_ID": scene,
         "RUN_ID": run,
@@ -90,15 +88,32 @@ def run_stage_once(uri: str, scene: str, run: str, n: int, a: argparse.Namespace
         "EPISODES_WARP_DETERMINISTIC": "false" if a.nondeterministic else "true",
         "EPISODES_WARP_KERNEL_CACHE": a.kernel_cache or "",
         "EPISODES_DEFLATE_LEVEL": str(a.deflate_level),
-        "EPISODES_WRITERS": str(a.writers),
+        "EPISODES_WRITERS": str(writers),
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", str(Path.home())),
     }
+
+
+def run_stage_once(
+    uri: str, scene: str, run: str, n: int, a: argparse.Namespace, shard: tuple[int, int] = (0, 1)
+) -> dict[str, Any]:
+    """The episodes stage on ``n`` worlds (one shard ``k`` of ``count`` run by this process):
+    wall times, frames, where the time went."""
+    from bp_episodes.stage import EpisodesStage  # noqa: PLC0415
+    from bp_sdk.commit import load_record  # noqa: PLC0415
+    from bp_sdk.layout import Unit  # noqa: PLC0415
+    from bp_sdk.runner import run_stage  # noqa: PLC0415
+    from bp_sdk.storage import open_storage  # noqa: PLC0415
+
+    k, count = shard
+    env = _stage_env(uri, scene, run, n, a, count)
+    if count > 1:
+        env |= {"CLOUD_RUN_TASK_INDEX": str(k), "CLOUD_RUN_TASK_COUNT": str(count)}
     marks: dict[str, float] = {}
 
     class Timed(EpisodesStage):
         def run(self, ctx: Any) -> Any:
-            marks["run_start"] = time.perf_counter()
+            marks["run_start"], marks["run_start_epoch"] = time.perf_counter(), time.time()
             try:
                 return super().run(ctx)
             finally:
@@ -110,7 +125,9 @@ def run_stage_once(uri: str, scene: str, run: str, n: int, a: argparse.Namespace
     t1 = time.perf_counter()
     if rc != 0:
         raise SystemExit(f"the episodes stage failed at {n} worlds (exit {rc})")
-    record = require_committed(open_storage(uri), scene, run, "episodes").record
+    unit = Unit(scene, run, "episodes", *((k, count) if count > 1 else (None, None)))
+    record = load_record(open_storage(uri), unit)
+    assert record is not None, f"no commit record for {unit}"
     summary = dict(record.summary)
     seconds = summary.pop("stage_seconds", {})
     scene_s = float(seconds.get("scene (compose, compile, open the backend)", {}).get("wall_s", 0))
@@ -131,7 +148,51 @@ def run_stage_once(uri: str, scene: str, run: str, n: int, a: argparse.Namespace
         "frames_per_s_loop": round(frames / loop_s, 1),
         "frames_per_s_process_less_scene": round(frames / (t1 - t0 - scene_s), 1),
         "stage_seconds": seconds,
+        "shard_bytes": _bytes(Path(urlparse(uri).path)) if count == 1 else None,
+        "epoch": {  # this process's episode loop, for the span of several
+            "start": marks["run_start_epoch"] + scene_s,
+            "end": marks["run_start_epoch"] + scene_s + loop_s,
+        },
+    }
+
+
+def _shard_child(
+    uri: str, scene: str, run: str, n: int, a: argparse.Namespace, k: int, count: int
+) -> dict[str, Any]:
+    return run_stage_once(uri, scene, run, n, a, (k, count))
+
+
+def run_processes(
+    uri: str, scene: str, run: str, n: int, a: argparse.Namespace, procs: int
+) -> dict[str, Any]:
+    """``procs`` shard processes of the stage at once on the one GPU, ``n`` worlds each:
+    the host's work (the expert, observation, deflating) spread over processes. Frames/s
+    over the span from the first episode loop's start to the last process's end."""
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+    from multiprocessing import get_context  # noqa: PLC0415
+
+    with ProcessPoolExecutor(procs, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_shard_child, uri, scene, run, n, a, k, procs) for k in range(procs)]
+        rows = [f.result() for f in futures]
+    span = max(r["epoch"]["end"] for r in rows) - min(r["epoch"]["start"] for r in rows)
+    frames = sum(r["frames"] for r in rows)
+    episodes = sum(r["episodes"] for r in rows)
+    return {
+        "worlds": n * procs,
+        "processes": procs,
+        "worlds_per_process": n,
+        "episodes": episodes,
+        "success_rate": sum(r["success_rate"] * r["episodes"] for r in rows) / episodes,
+        "frames": frames,
+        "loadavg_before": rows[0]["loadavg_before"],
+        "episode_loop_s": round(span, 3),
+        "frames_per_s_loop": round(frames / span, 1),
+        "frames_per_s_process_less_scene": round(frames / span, 1),
+        "scene_s": max(r["scene_s"] for r in rows),
+        "commit_s": max(r["commit_s"] for r in rows),
+        "stage_seconds": rows[0]["stage_seconds"],
         "shard_bytes": _bytes(Path(urlparse(uri).path)),
+        "per_process": rows,
     }
 
 
@@ -176,8 +237,9 @@ def _compiled_model(uri: str, scene: str, run: str) -> Any:
 
 def _print(row: dict[str, Any]) -> None:
     n = row["worlds"]
+    procs = f" in {row['processes']} processes" if row.get("processes", 1) > 1 else ""
     print(
-        f"== {n} worlds: {row['episodes']} episodes, {row['frames']} frames, success "
+        f"== {n} worlds{procs}: {row['episodes']} episodes, {row['frames']} frames, success "
         f"{row['success_rate']:.0%}; load {row['loadavg_before']}"
     )
     print(
@@ -199,6 +261,11 @@ def main() -> None:
     ap.add_argument("--run", default="bench")
     ap.add_argument("--worlds", default="1024,4096")
     ap.add_argument("--episodes-per-world", type=float, default=2.0)
+    ap.add_argument(
+        "--processes",
+        default="1",
+        help="shard processes sharing the GPU, each with --worlds worlds",
+    )
     ap.add_argument("--resolution", type=int, default=128)
     ap.add_argument("--fps", type=int, default=20)
     ap.add_argument("--device", default="cuda:0")
@@ -222,15 +289,20 @@ def main() -> None:
     results: dict[str, Any] = {"device": device, "cpus": os.cpu_count(), "rows": []}
     model = _compiled_model(a.storage, a.scene, a.run) if a.bare_frames else None
     work = a.work or Path(urlparse(a.storage).path).parent
-    for n in [int(x) for x in a.worlds.split(",") if x]:
-        dst = work / f"gpu-bench-{n}"
+    runs = [(int(x), int(p)) for x in a.worlds.split(",") if x for p in a.processes.split(",") if p]
+    for n, procs in runs:
+        dst = work / f"gpu-bench-{n}-{procs}"
         shutil.rmtree(dst, ignore_errors=True)
         try:
-            row = run_stage_once(_fresh_copy(a.storage, a.scene, dst), a.scene, a.run, n, a)
+            uri = _fresh_copy(a.storage, a.scene, dst)
+            if procs == 1:
+                row = run_stage_once(uri, a.scene, a.run, n, a)
+            else:
+                row = run_processes(uri, a.scene, a.run, n, a, procs)
         finally:
             shutil.rmtree(dst, ignore_errors=True)  # tens of GB of shards at 4,096 worlds
         if model is not None:
-            row["bare"] = bare_once(model, n, a)
+            row["bare"] = bare_once(model, n * procs, a)
         _print(row)
         results["rows"].append(row)
         if a.out:
