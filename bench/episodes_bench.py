@@ -42,48 +42,22 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 
 
 def _load(uri: str, scene: str, run: str, res: int) -> dict[str, Any]:
-    from bp_contracts.assembly import Assembly  # noqa: PLC0415
-    from bp_contracts.simready import SimreadyManifest  # noqa: PLC0415
-    from bp_contracts.tasks import TaskSet  # noqa: PLC0415
-    from bp_contracts.variation import Variant  # noqa: PLC0415
     from bp_episodes.backend import MujocoBatch  # noqa: F401, PLC0415
-    from bp_episodes.scene import handles  # noqa: PLC0415
-    from bp_sdk.commit import require_committed  # noqa: PLC0415
+    from bp_episodes.compiled import compile_committed  # noqa: PLC0415
     from bp_sdk.storage import open_storage  # noqa: PLC0415
-    from bp_sim.compose import compose_scene  # noqa: PLC0415
-    from bp_sim.robots import get_robot  # noqa: PLC0415
 
-    st = open_storage(uri)
-    up = {
-        k: require_committed(st, scene, run, k)
-        for k in ("simready", "assemble", "variations", "tasks")
-    }
-    sr = up["simready"].read_model("simready_manifest.json", SimreadyManifest)
-    asm = up["assemble"].read_model("assembly.json", Assembly)
-    ts = up["tasks"].read_model("tasks.json", TaskSet)
-    var = up["variations"].read_model("variations/v0000.json", Variant)
-    model = compose_scene(
-        sr,
-        asm.robot,
-        asm.cameras,
-        asm.lights,
-        var,
-        timestep=asm.timestep_s,
-        mesh_loader=up["simready"].read_bytes,
-    ).compile()
-    objects = {o.id: o for o in [*sr.objects, *var.distractors]}
-    h = handles(model, get_robot("franka_panda"), list(objects.values()), asm.cameras, res)
-    height = {o.id: o.size_m[2] for o in sr.objects}
+    c, ts = compile_committed(open_storage(uri), scene, run, resolution=res)
+    height = {o.id: o.size_m[2] for o in c.objects.values()}
     tasks = sorted(
         (t for t in ts.tasks if t.kind == "pick_place" and "v0000" in t.targets),
         key=lambda t: (height.get(t.object, 1.0), t.task_id),
     )
     return {
-        "model": model,
-        "h": h,
-        "objects": objects,
+        "model": c.model,
+        "h": c.h,
+        "objects": c.objects,
         "task": tasks[0],
-        "cameras": [c.name for c in asm.cameras],
+        "cameras": [cam.name for cam in c.h.cameras],
     }
 
 

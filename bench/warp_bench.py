@@ -42,21 +42,10 @@ os.environ.setdefault("MUJOCO_GL", "egl")  # --save-model prepares the scene: as
 
 
 def _compose(uri: str, scene: str, run: str) -> Any:
-    from bp_contracts.assembly import Assembly  # noqa: PLC0415
-    from bp_contracts.simready import SimreadyManifest  # noqa: PLC0415
-    from bp_contracts.variation import Variant  # noqa: PLC0415
-    from bp_sdk.commit import require_committed  # noqa: PLC0415
+    from bp_episodes.compiled import compile_committed  # noqa: PLC0415
     from bp_sdk.storage import open_storage  # noqa: PLC0415
-    from bp_sim.compose import compose_scene  # noqa: PLC0415
 
-    st = open_storage(uri)
-    up = {k: require_committed(st, scene, run, k) for k in ("simready", "assemble", "variations")}
-    sr = up["simready"].read_model("simready_manifest.json", SimreadyManifest)
-    asm = up["assemble"].read_model("assembly.json", Assembly)
-    var = up["variations"].read_model("variations/v0000.json", Variant)
-    spec = compose_scene(sr, asm.robot, asm.cameras, asm.lights, var, timestep=asm.timestep_s,
-                         mesh_loader=up["simready"].read_bytes)  # fmt: skip
-    return spec.compile()
+    return compile_committed(open_storage(uri), scene, run)[0].model
 
 
 def _prepare() -> tuple[str, str, str]:

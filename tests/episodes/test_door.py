@@ -8,19 +8,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from bp_contracts.assembly import Assembly
-from bp_contracts.simready import SimObject, SimreadyManifest
-from bp_contracts.tasks import TaskSet, TaskSpec
-from bp_contracts.variation import Variant
+from bp_contracts.tasks import TaskSpec
 from bp_episodes.backend import MujocoBatch
+from bp_episodes.compiled import compile_committed
 from bp_episodes.episode import RecordOptions, run_episode
-from bp_episodes.scene import SceneHandles, handles
+from bp_episodes.scene import SceneHandles
 from bp_episodes.worklist import build_worklist
-from bp_sdk.commit import require_committed
 from bp_sdk.runner import run_stage
 from bp_sdk.storage import Storage, open_storage
-from bp_sim.compose import compose_scene
-from bp_sim.robots import get_robot
 
 from tests.conftest import job_env, put_scene
 from tests.episodes.conftest import UPSTREAM
@@ -86,27 +81,10 @@ def door_scene(tmp_path_factory: pytest.TempPathFactory) -> Storage:
 
 
 def _run(storage: Storage, kind: str) -> tuple[Any, _Observed, TaskSpec]:
-    up = {
-        k: require_committed(storage, SCENE, "r1", k)
-        for k in ("simready", "assemble", "variations", "tasks")
-    }
-    sr = up["simready"].read_model("simready_manifest.json", SimreadyManifest)
-    asm = up["assemble"].read_model("assembly.json", Assembly)
-    ts = up["tasks"].read_model("tasks.json", TaskSet)
-    variant = up["variations"].read_model("variations/v0000.json", Variant)
+    c, ts = compile_committed(storage, SCENE, "r1", resolution=64)
+    model, h, objects = c.model, c.h, c.objects
     tasks = [t for t in ts.tasks if t.kind == kind and "v0000" in t.targets]
     assert tasks, f"the tasks stage posed no {kind} task: {ts.skipped}"
-    model = compose_scene(
-        sr,
-        asm.robot,
-        asm.cameras,
-        asm.lights,
-        variant,
-        timestep=asm.timestep_s,
-        mesh_loader=up["simready"].read_bytes,
-    ).compile()
-    objects: dict[str, SimObject] = {o.id: o for o in [*sr.objects, *variant.distractors]}
-    h = handles(model, get_robot("franka_panda"), list(objects.values()), asm.cameras, 64)
     plan = build_worklist(SCENE, "door", 0, ["v0000"], tasks[:1], 1)[0]
     batch = _Observed(model, h, tasks[0].object)
     try:

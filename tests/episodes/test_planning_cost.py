@@ -13,6 +13,7 @@ import pytest
 from bp_contracts.simready import SimObject
 from bp_contracts.tasks import TaskSet
 from bp_episodes.backend import MujocoBatch
+from bp_episodes.compiled import compile_committed
 from bp_episodes.episode import Planned, RecordOptions, _contact_table, plan_episode
 from bp_episodes.expert.ik import ArmIK, down_quat
 from bp_episodes.expert.track import ArmTracker
@@ -20,8 +21,6 @@ from bp_episodes.initial_state import sample_initial_state
 from bp_episodes.scene import SceneHandles
 from bp_episodes.worklist import build_worklist
 from bp_sdk.storage import Storage
-
-from tests.episodes.compiled import compile_variant
 
 SCENE = "kitchen_counter"
 # top grasps (the banana near the workspace's edge, the can into the bowl), a side grasp
@@ -37,8 +36,8 @@ ERR_TOL_M = 0.001  # cheap vs exact worst IK position error of the chosen plan
 
 
 def _setup(storage: Storage) -> tuple[Any, SceneHandles, dict[str, SimObject], TaskSet]:
-    c = compile_variant(storage, SCENE, 32)
-    return c.model, c.h, c.objects, c.tasks
+    c, tasks = compile_committed(storage, SCENE, "r1", resolution=32)
+    return c.model, c.h, c.objects, tasks
 
 
 @pytest.mark.slow

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from bp_contracts.simready import SimObject
 from bp_contracts.tasks import TaskSet, TaskSpec
+from bp_episodes.compiled import compile_committed
 from bp_episodes.episode import RecordOptions
 from bp_episodes.scene import SceneHandles
 from bp_sdk.storage import Storage
 
-from tests.episodes.compiled import compile_variant
 from tests.episodes.conftest import prepare
 
 SCENE = "kitchen_counter"
@@ -50,5 +50,5 @@ def kitchen_one(tmp_path_factory: pytest.TempPathFactory) -> Storage:
 @pytest.fixture(scope="session")
 def scene(kitchen_one: Storage) -> Scene:
     """Variant v0000 compiled, with its handles at the tests' resolution."""
-    c = compile_variant(kitchen_one, SCENE, RESOLUTION)
-    return Scene(c.model, c.h, c.objects, c.tasks)
+    c, tasks = compile_committed(kitchen_one, SCENE, "r1", resolution=RESOLUTION)
+    return Scene(c.model, c.h, c.objects, tasks)

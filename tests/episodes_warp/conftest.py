@@ -24,13 +24,13 @@ pytest.importorskip("warp", reason="the bp-episodes[warp] extra is not installed
 pytest.importorskip("mujoco_warp", reason="the bp-episodes[warp] extra is not installed")
 
 from bp_contracts.simready import SimObject
+from bp_episodes.compiled import compile_committed
 from bp_episodes.initial_state import Perturbation, sample_initial_state
 from bp_episodes.scene import SceneHandles
 from bp_episodes.warp_backend.batch import WarpBatch, WarpOptions
 from bp_episodes.worklist import build_worklist
 from bp_sdk.storage import Storage
 
-from tests.episodes.compiled import compile_variant
 from tests.episodes.conftest import prepare
 
 SCENE = "kitchen_counter"
@@ -58,8 +58,8 @@ def kitchen_warp(tmp_path_factory: pytest.TempPathFactory) -> Storage:
 @pytest.fixture(scope="session")
 def scene(kitchen_warp: Storage) -> Scene:
     """v0000 compiled as the stage compiles it, and 4 seeded starts (2 tasks x 2 episodes)."""
-    c = compile_variant(kitchen_warp, SCENE, RESOLUTION)
-    model, h, objects, tasks = c.model, c.h, c.objects, c.tasks
+    c, tasks = compile_committed(kitchen_warp, SCENE, "r1", resolution=RESOLUTION)
+    model, h, objects = c.model, c.h, c.objects
     picks = [t for t in tasks.tasks if t.kind == "pick_place" and "v0000" in t.targets][:2]
     plans = build_worklist(SCENE, "warp-tests", 7, ["v0000"], picks, 2)
     starts = [sample_initial_state(h, p, objects, START).qpos for p in plans]

@@ -35,12 +35,13 @@ from bp_sdk.runner import Stage, StageContext, StageResult
 from bp_sdk.storage import Storage
 
 from bp_episodes.backend import SimBatch
+from bp_episodes.compiled import compile_variant
 from bp_episodes.data_file import EpisodeData
 from bp_episodes.episode import EpisodeTimeoutError, RecordOptions, run_episode
 from bp_episodes.expert.registry import EXPERTS
 from bp_episodes.initial_state import sample_initial_state
 from bp_episodes.metrics import EpisodeMetrics
-from bp_episodes.scene import geom_table, handles
+from bp_episodes.scene import geom_table
 from bp_episodes.settings import EpisodesSettings
 from bp_episodes.simulators import BackendOptions, open_batch, simulator_info
 from bp_episodes.strip import sample_strip
@@ -121,7 +122,6 @@ class EpisodesStage(Stage[EpisodesSettings]):
         up: dict[str, Any],
         mine: list[EpisodePlan],
     ) -> list[Done]:
-        from bp_sim.compose import compose_scene  # noqa: PLC0415 - imports MuJoCo (after MUJOCO_GL is set)
         from bp_sim.robots import get_robot  # noqa: PLC0415
 
         s = ctx.settings
@@ -143,27 +143,19 @@ class EpisodesStage(Stage[EpisodesSettings]):
         for vid in sorted(by_variant):
             with self.clock("scene (compose, compile, open the backend)"):
                 variant = up["variations"].read_model(variant_file(vid), Variant)
-                spec = compose_scene(
+                c = compile_variant(
                     simready,
-                    assembly.robot,
-                    assembly.cameras,
-                    assembly.lights,
+                    assembly,
                     variant,
-                    timestep=assembly.timestep_s,
-                    mesh_loader=up["simready"].read_bytes,
-                )
-                model = spec.compile()
-                objects: dict[str, SimObject] = {
-                    o.id: o for o in [*simready.objects, *variant.distractors]
-                }
-                h = handles(
-                    model, robot, list(objects.values()), assembly.cameras, s.episodes_resolution
+                    up["simready"].read_bytes,
+                    robot,
+                    s.episodes_resolution,
                 )
                 worlds = s.episodes_worlds if s.episodes_runner == "batched" else 1
-                batch = open_batch(model, worlds, BackendOptions.from_settings(s))
+                batch = open_batch(c.model, worlds, BackendOptions.from_settings(s))
             try:
                 for record, wall_s in self._episodes(
-                    ctx, batch, h, by_variant[vid], objects, opts, samples
+                    ctx, batch, c.h, by_variant[vid], c.objects, opts, samples
                 ):
                     result = Done(record, wall_s)
                     results.append(result)
