@@ -117,8 +117,11 @@ env_py() {
 # prepared up to tasks and the Panda's files from robosuite (its assets and licence only: the
 # stages never import robosuite), in one xz tarball
 prepare_e2e() {
-  local tmp sp
-  tmp=$(mktemp -d)
+  local sp
+  E2E_TMP=$(mktemp -d)
+  # the temporary folder goes however this ends (a failed scene preparation included)
+  trap 'rm -rf "${E2E_TMP:?}"' EXIT
+  local tmp=$E2E_TMP
   mkdir -p "$WHL/c3"
   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
@@ -137,7 +140,6 @@ from scene_prep import prepare_kitchen_counter; print(prepare_kitchen_counter("b
   mkdir -p "$tmp/store" && cp -r "${root:?}/scenes" "$tmp/store/"
   rm -rf "${root:?}"
   tar -C "$tmp" -cf - store rs | xz -6 -T2 > "$WHL/c3/e2e_inputs.tar.xz"
-  rm -rf "${tmp:?}"
   (cd "$WHL" && sha256sum c*/* | grep -v SHA256SUMS > SHA256SUMS && for c in c*/; do cp SHA256SUMS "$c"; done)
   du -sh "$WHL"/c3
 }

@@ -4,6 +4,7 @@ temporary ``file://`` store (shared by episodes_bench.py and warp_bench.py)."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -41,5 +42,6 @@ def prepare_kitchen_counter(prefix: str) -> tuple[str, str, str]:
     }
     for stage in (IngestStage(), SimreadyStage(), AssembleStage(), VariationsStage(), TasksStage()):
         if run_stage(stage, env) != 0:
+            shutil.rmtree(root, ignore_errors=True)  # nothing half-prepared is left behind
             sys.exit(f"preparing the scene failed at {stage.name}")
     return st.uri, SCENE, RUN
