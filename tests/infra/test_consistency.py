@@ -8,9 +8,10 @@ import re
 import pytest
 from bp_sdk.envdoc import installed_settings
 
-from tests.infra import checks
+from tests.infra import access_checks, job_checks, settings_checks, storage_checks, workflow_checks
 from tests.infra.conftest import TfCopy
-from tests.infra.tfconfig import REPO, TF_ROOT, Module, example_tfvars, root_scope
+from tests.infra.tfconfig import REPO, TF_ROOT, Module
+from tests.infra.tfscope import example_tfvars, root_scope
 
 RESOURCES_JSON = REPO / "jobs" / "report" / "src" / "bp_report" / "resources.json"
 INGEST_ENTRY = """    ingest = {
@@ -28,21 +29,21 @@ def classes() -> dict:
 
 def test_every_job_has_exactly_one_cloud_run_job(tree: dict[str, Module]) -> None:
     """jobs/ and the stage map name the same stages; the map is the only source of stage jobs."""
-    assert checks.job_problems(tree) == []
-    assert set(checks.stage_map(tree)) == checks.jobs_in_repo()
+    assert job_checks.job_problems(tree) == []
+    assert set(job_checks.stage_map(tree)) == job_checks.jobs_in_repo()
 
 
 def test_every_job_the_workflows_call_exists(tree: dict[str, Module]) -> None:
     """Each job pipeline.yaml runs exists under the name it builds; env and YAML files agree."""
-    assert checks.workflow_stages() >= {"ingest", "episodes", "deliver", "report"}
-    assert checks.workflow_problems(tree) == []
+    assert workflow_checks.workflow_stages() >= {"ingest", "episodes", "deliver", "report"}
+    assert workflow_checks.workflow_problems(tree) == []
 
 
 def test_every_required_setting_is_set(tree: dict[str, Module], classes: dict) -> None:
     """Each job's settings class accepts Terraform's env plus what the workflow passes, in production."""
-    assert set(classes) >= set(checks.stage_map(tree))
-    assert checks.settings_problems(tree, classes) == []
-    env = checks.job_env(tree, root_scope(tree), "deliver")
+    assert set(classes) >= set(job_checks.stage_map(tree))
+    assert settings_checks.settings_problems(tree, classes) == []
+    env = job_checks.job_env(tree, root_scope(tree), "deliver")
     assert env["PIPELINE_ENV"] == "production"
     assert env["DELIVER_CUSTOMER_ID"] == "internal"
     assert env["STORAGE_URI"] == "gs://my-bp-project-bp-data"
@@ -50,39 +51,39 @@ def test_every_required_setting_is_set(tree: dict[str, Module], classes: dict) -
 
 def test_no_identity_holds_an_unneeded_project_role(tree: dict[str, Module]) -> None:
     """Project-wide roles only from the allowlist; every data-bucket grant is prefix-scoped."""
-    assert checks.iam_problems(tree) == []
+    assert access_checks.iam_problems(tree) == []
 
 
 def test_scheduler_arguments_are_accepted_by_batch(tree: dict[str, Module]) -> None:
     """The Scheduler starts batch with arguments batch.yaml's code reads, run_id included."""
-    accepted, required = checks.batch_params()
+    accepted, required = workflow_checks.batch_params()
     assert required == {"run_id"}
     assert {"settings", "concurrency_limit", "episodes_shards"} <= accepted
-    assert checks.scheduler_problems(tree) == []
+    assert workflow_checks.scheduler_problems(tree) == []
     args = root_scope(tree).local("batch_arguments")
     assert re.fullmatch(r"sched-[0-9a-f]{16}", args["run_id"])
 
 
 def test_images_are_referenced_by_digest(tree: dict[str, Module]) -> None:
     """Every job (stages and cleanup) runs <region>-docker.pkg.dev/...@sha256:<digest>."""
-    assert checks.image_problems(tree) == []
+    assert job_checks.image_problems(tree) == []
 
 
 def test_lifecycle_agrees_with_bp_cleanup(tree: dict[str, Module]) -> None:
     """No lifecycle rule deletes a live commit record, committed output, marker or input; the cleanup job runs bp-cleanup."""
-    assert checks.lifecycle_problems(tree) == []
+    assert storage_checks.lifecycle_problems(tree) == []
 
 
 def test_no_secret_values_in_terraform(tree: dict[str, Module]) -> None:
     """Secrets are created without versions; accessors are per secret and per known stage."""
-    assert checks.secret_problems(tree) == []
+    assert access_checks.secret_problems(tree) == []
 
 
 def test_stage_map_agrees_with_report_resources() -> None:
     """vCPU, memory and GPUs per stage equal jobs/report's resources.json (the cost estimate's)."""
     if not RESOURCES_JSON.is_file():
         pytest.skip("jobs/report has no resources.json yet")
-    assert checks.resources_json_problems(checks.load_tree(), RESOURCES_JSON) == []
+    assert job_checks.resources_json_problems(job_checks.load_tree(), RESOURCES_JSON) == []
 
 
 def test_the_episodes_job_mounts_the_kernel_cache_where_its_setting_points(
@@ -91,23 +92,23 @@ def test_the_episodes_job_mounts_the_kernel_cache_where_its_setting_points(
     """The episodes job mounts the Warp kernel-cache bucket read-write (gen2) at the folder
     EPISODES_WARP_KERNEL_CACHE names; no other job mounts or names it; only the episodes
     job's identity gets access, on that bucket alone; the bucket is a cache of its own."""
-    assert checks.kernel_cache_problems(tree) == []
+    assert storage_checks.kernel_cache_problems(tree) == []
     scope = root_scope(tree, symbolic_modules=True)
     bucket = "my-bp-project-bp-warp-cache"
-    volumes, mounts, environment = checks.job_volumes(tree, scope, "episodes")
+    volumes, mounts, environment = job_checks.job_volumes(tree, scope, "episodes")
     assert volumes == {
         "warp-kernels": {"name": "warp-kernels", "gcs": [{"bucket": bucket, "read_only": False}]}
     }
-    env = checks.job_env(tree, scope, "episodes")
+    env = job_checks.job_env(tree, scope, "episodes")
     assert (
         mounts
         == {"warp-kernels": env["EPISODES_WARP_KERNEL_CACHE"]}
         == {"warp-kernels": "/var/cache/bp-warp"}
     )
     assert environment == "EXECUTION_ENVIRONMENT_GEN2"
-    for stage in set(checks.stage_map(tree, scope)) - {"episodes"}:
-        assert checks.job_volumes(tree, scope, stage)[0] == {}, stage
-        assert "EPISODES_WARP_KERNEL_CACHE" not in checks.job_env(tree, scope, stage), stage
+    for stage in set(job_checks.stage_map(tree, scope)) - {"episodes"}:
+        assert job_checks.job_volumes(tree, scope, stage)[0] == {}, stage
+        assert "EPISODES_WARP_KERNEL_CACHE" not in job_checks.job_env(tree, scope, stage), stage
     call = tree["."].calls["kernel_cache_bucket"]
     assert scope.value(call["name"]) == bucket
     assert scope.value(call["iam_members"]) == {
@@ -126,7 +127,7 @@ def test_jobs_carry_billing_labels(tree: dict[str, Module]) -> None:
     """Every stage job is labelled with its stage and the deployment, for billing export."""
     scope = root_scope(tree)
     call = tree["."].calls["stage_jobs"]
-    for stage, spec in checks.stage_map(tree, scope).items():
+    for stage, spec in job_checks.stage_map(tree, scope).items():
         labels = scope.with_each(stage, spec).value(call["labels"])
         assert labels["bp-stage"] == stage
         assert labels["bp-deployment"] == "bp"
@@ -134,10 +135,10 @@ def test_jobs_carry_billing_labels(tree: dict[str, Module]) -> None:
 
 def test_retry_arithmetic_is_the_one_documented(tree: dict[str, Module]) -> None:
     """Workflow retries x Cloud Run task retries give the worst case the README states."""
-    steps = checks.load_workflow("pipeline")["run_stage"]["steps"]
+    steps = workflow_checks.load_workflow("pipeline")["run_stage"]["steps"]
     retry = next(s["run"]["retry"] for s in steps if "run" in s)
     executions = 1 + retry["max_retries"]
-    task_retries = {spec["max_retries"] for spec in checks.stage_map(tree).values()}
+    task_retries = {spec["max_retries"] for spec in job_checks.stage_map(tree).values()}
     worst = executions * (1 + max(task_retries))
     readme = (TF_ROOT / "README.md").read_text(encoding="utf-8")
     assert f"at most {worst} attempts" in readme
@@ -153,7 +154,7 @@ def test_a_missing_job_fails(tf_copy: TfCopy) -> None:
     start = text.index("    report = {")
     end = text.index("    }\n", start) + len("    }\n")
     (tf_copy.root / "stages.tf").write_text(text[:start] + text[end:])
-    problems = checks.job_problems(tf_copy.load())
+    problems = job_checks.job_problems(tf_copy.load())
     assert any("jobs/ has report but the stage map has no entry" in p for p in problems), problems
 
 
@@ -162,7 +163,7 @@ def test_an_extra_map_entry_fails(tf_copy: TfCopy) -> None:
     legacy = INGEST_ENTRY.replace("ingest = {", "legacy = {")
     rest = "\n      timeout_s = 60, max_retries = 1, task_count = 1, parallelism = 1\n      reads = [], writes = [], delivery = false\n      env = {}\n    }\n"
     tf_copy.replace("stages.tf", INGEST_ENTRY, legacy + rest + INGEST_ENTRY)
-    problems = checks.job_problems(tf_copy.load())
+    problems = job_checks.job_problems(tf_copy.load())
     assert any("the stage map has legacy but jobs/ has no such job" in p for p in problems), (
         problems
     )
@@ -171,7 +172,7 @@ def test_an_extra_map_entry_fails(tf_copy: TfCopy) -> None:
 def test_a_job_outside_the_map_fails(tf_copy: TfCopy) -> None:
     """A Cloud Run job declared outside the stage map is reported."""
     tf_copy.replace("main.tf", 'module "cleanup_job" {', 'module "adhoc_job" {')
-    problems = checks.job_problems(tf_copy.load())
+    problems = job_checks.job_problems(tf_copy.load())
     assert any("adhoc_job" in p for p in problems), problems
 
 
@@ -182,7 +183,7 @@ def test_a_renamed_job_fails_the_workflow_check(tf_copy: TfCopy) -> None:
         'name                  = "${var.name_prefix}-${each.key}"',
         'name                  = "${var.name_prefix}-job-${each.key}"',
     )
-    problems = checks.workflow_problems(tf_copy.load())
+    problems = workflow_checks.workflow_problems(tf_copy.load())
     assert any("the workflow runs job bp-ingest" in p for p in problems), problems
 
 
@@ -191,7 +192,7 @@ def test_a_missing_production_setting_fails(tf_copy: TfCopy, classes: dict) -> N
     tf_copy.replace(
         "stages.tf", "        DELIVER_CUSTOMER_ID = var.delivery.default_customer\n", ""
     )
-    problems = checks.settings_problems(tf_copy.load(), classes)
+    problems = settings_checks.settings_problems(tf_copy.load(), classes)
     assert any("stage deliver" in p and "DELIVER_CUSTOMER_ID" in p for p in problems), problems
 
 
@@ -200,7 +201,7 @@ def test_a_misspelt_setting_fails(tf_copy: TfCopy, classes: dict) -> None:
     tf_copy.replace(
         "main.tf", '    LOG_FORMAT           = "json"', '    LOG_FROMAT           = "json"'
     )
-    problems = checks.settings_problems(tf_copy.load(), classes)
+    problems = settings_checks.settings_problems(tf_copy.load(), classes)
     assert any("LOG_FROMAT" in p for p in problems), problems
 
 
@@ -216,7 +217,7 @@ def test_a_project_wide_role_fails(tf_copy: TfCopy) -> None:
         'iam_project_roles = ["roles/workflows.invoker"]',
         'iam_project_roles = ["roles/workflows.invoker", "roles/run.developer"]',
     )
-    problems = checks.iam_problems(tf_copy.load())
+    problems = access_checks.iam_problems(tf_copy.load())
     assert any("job_sa: project-wide roles/storage.objectAdmin" in p for p in problems), problems
     assert any("scheduler_sa: project-wide roles/run.developer" in p for p in problems), problems
 
@@ -226,7 +227,7 @@ def test_a_project_iam_resource_outside_the_module_fails(tf_copy: TfCopy) -> Non
     (tf_copy.root / "extra.tf").write_text(
         'resource "google_project_iam_member" "x" {\n  project = var.project_id\n  role    = "roles/editor"\n  member  = "user:a@example.com"\n}\n'
     )
-    problems = checks.iam_problems(tf_copy.load())
+    problems = access_checks.iam_problems(tf_copy.load())
     assert any("google_project_iam_member.x" in p for p in problems), problems
 
 
@@ -241,7 +242,7 @@ def test_an_unscoped_object_grant_fails(tf_copy: TfCopy) -> None:
 """,
         "",
     )
-    problems = checks.iam_problems(tf_copy.load())
+    problems = access_checks.iam_problems(tf_copy.load())
     assert any("ingest-create" in p and "no prefix condition" in p for p in problems), problems
 
 
@@ -252,7 +253,7 @@ def test_an_unknown_scheduler_argument_fails(tf_copy: TfCopy) -> None:
         "      page_size         = optional(number)\n",
         "      page_size         = optional(number)\n      max_scenes        = optional(number)\n",
     )
-    problems = checks.scheduler_problems(tf_copy.load())
+    problems = workflow_checks.scheduler_problems(tf_copy.load())
     assert any("schedule.arguments.max_scenes" in p for p in problems), problems
 
 
@@ -263,7 +264,7 @@ def test_a_tag_instead_of_a_digest_fails(tf_copy: TfCopy) -> None:
         '"${local.registry}/${each.value.image}@${var.image_digests[each.value.image]}"',
         '"${local.registry}/${each.value.image}:latest"',
     )
-    problems = checks.image_problems(tf_copy.load())
+    problems = job_checks.image_problems(tf_copy.load())
     assert any("stage_jobs[ingest]" in p and ":latest" in p for p in problems), problems
 
 
@@ -274,7 +275,7 @@ def test_a_lifecycle_rule_deleting_outputs_fails(tf_copy: TfCopy) -> None:
         '    multipart = {\n      action    = { type = "AbortIncompleteMultipartUpload" }\n      condition = { age = 1 }\n    }\n    # a batch',
         '    old = {\n      action    = { type = "Delete" }\n      condition = { age = 90 }\n    }\n    # a batch',
     )
-    problems = checks.lifecycle_problems(tf_copy.load())
+    problems = storage_checks.lifecycle_problems(tf_copy.load())
     assert any("rule old would delete a live commit record" in p for p in problems), problems
     assert any("failure marker" in p for p in problems), problems
 
@@ -284,7 +285,7 @@ def test_a_secret_version_fails(tf_copy: TfCopy) -> None:
     (tf_copy.root / "extra.tf").write_text(
         'resource "google_secret_manager_secret_version" "v" {\n  secret      = "x"\n  secret_data = "hunter2"\n}\n'
     )
-    problems = checks.secret_problems(tf_copy.load())
+    problems = access_checks.secret_problems(tf_copy.load())
     assert any("secret_manager_secret_version.v" in p for p in problems), problems
 
 
@@ -294,7 +295,7 @@ KERNEL_CACHE_MOUNT = "read_only = false }"
 def test_a_read_only_kernel_cache_fails(tf_copy: TfCopy) -> None:
     """A kernel cache the first task cannot write is reported."""
     tf_copy.replace("kernel_cache.tf", KERNEL_CACHE_MOUNT, "read_only = true }")
-    problems = checks.kernel_cache_problems(tf_copy.load())
+    problems = storage_checks.kernel_cache_problems(tf_copy.load())
     assert any("mounted read-only" in p for p in problems), problems
 
 
@@ -305,7 +306,7 @@ def test_a_kernel_cache_setting_elsewhere_than_the_mount_fails(tf_copy: TfCopy) 
         "EPISODES_WARP_KERNEL_CACHE = local.kernel_cache.path",
         'EPISODES_WARP_KERNEL_CACHE = "/home/bp/.cache/warp"',
     )
-    problems = checks.kernel_cache_problems(tf_copy.load())
+    problems = storage_checks.kernel_cache_problems(tf_copy.load())
     assert any("mounted at '/var/cache/bp-warp' but" in p for p in problems), problems
 
 
@@ -316,7 +317,7 @@ def test_a_kernel_cache_for_another_stage_fails(tf_copy: TfCopy) -> None:
         'writes = ["datasets/"], delivery = false, kernel_cache = false\n      env       = {}\n    }\n    gate',
         'writes = ["datasets/"], delivery = false, kernel_cache = true\n      env       = {}\n    }\n    gate',
     )
-    problems = checks.kernel_cache_problems(tf_copy.load())
+    problems = storage_checks.kernel_cache_problems(tf_copy.load())
     assert any("stage export mounts the Warp kernel cache" in p for p in problems), problems
     assert any("to module.job_sa.export.iam_email" in p for p in problems), problems
 
@@ -328,7 +329,7 @@ def test_another_identity_on_the_kernel_cache_fails(tf_copy: TfCopy) -> None:
         "iam_members = local.kernel_cache_grants",
         'iam_members = merge(local.kernel_cache_grants, { wf = { role = "roles/storage.objectViewer", member = module.workflows_sa.iam_email } })',
     )
-    problems = checks.kernel_cache_problems(tf_copy.load())
+    problems = storage_checks.kernel_cache_problems(tf_copy.load())
     assert any("module.workflows_sa.iam_email" in p for p in problems), problems
 
 
@@ -337,7 +338,7 @@ def test_a_flat_kernel_cache_bucket_fails(tf_copy: TfCopy) -> None:
     tf_copy.replace(
         "kernel_cache.tf", "hierarchical_namespace = true", "hierarchical_namespace = false"
     )
-    problems = checks.kernel_cache_problems(tf_copy.load())
+    problems = storage_checks.kernel_cache_problems(tf_copy.load())
     assert any("no hierarchical namespace" in p for p in problems), problems
 
 
@@ -349,7 +350,7 @@ def test_disagreeing_resources_fail(tf_copy: TfCopy, tmp_path) -> None:
     )
     path = tmp_path / "resources.json"
     path.write_text(doc)
-    problems = checks.resources_json_problems(tf_copy.load(), path)
+    problems = job_checks.resources_json_problems(tf_copy.load(), path)
     assert any(p.startswith("stage episodes:") for p in problems), problems
 
 
@@ -360,7 +361,8 @@ def test_a_storage_prefix_reaches_jobs_workflows_and_grants(tree: dict[str, Modu
     scope = root_scope(tree, tfvars)
     assert scope.local("workflow_env")["BP_PREFIX"] == "pipe/v1"
     assert (
-        checks.job_env(tree, scope, "ingest")["STORAGE_URI"] == "gs://my-bp-project-bp-data/pipe/v1"
+        job_checks.job_env(tree, scope, "ingest")["STORAGE_URI"]
+        == "gs://my-bp-project-bp-data/pipe/v1"
     )
     objects = "projects/_/buckets/my-bp-project-bp-data/objects/pipe/v1/"
     for key, grant in scope.local("data_bucket_grants").items():
@@ -380,7 +382,7 @@ def test_ingest_writes_only_where_its_grant_allows(
 
     from tests.conftest import job_env, minimal_blueprint
 
-    spec = checks.stage_map(tree)["ingest"]
+    spec = job_checks.stage_map(tree)["ingest"]
     scene = scene_factory(minimal_blueprint())
     before = {o.path for o in file_storage.list("")}
     assert all(any(k.startswith(p) for p in spec["reads"]) for k in before)

@@ -31,7 +31,8 @@ from bp_sdk.storage import Storage
 from tests.conftest import job_env, minimal_blueprint
 from tests.infra import logql
 from tests.infra.conftest import TfCopy
-from tests.infra.tfconfig import Module, module_scope, root_scope
+from tests.infra.tfconfig import Module
+from tests.infra.tfscope import module_scope, root_scope
 
 MONITORING = "modules/monitoring"
 # label values only the (slow) real gate produces; test_gate_metric_matches_the_real_gate

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.infra import checks
+from tests.infra import schema_checks
 from tests.infra.conftest import TfCopy
 from tests.infra.provider_schema import Schema
 from tests.infra.test_terraform import PROVIDER_RANGE
@@ -24,7 +24,7 @@ def test_schema_source_matches_the_pinned_range(schema: Schema) -> None:
 
 def test_every_resource_attribute_and_block_exists(tree: dict[str, Module], schema: Schema) -> None:
     """No resource type, data source, argument or nested block is unknown to the provider."""
-    assert checks.schema_problems(tree, schema) == []
+    assert schema_checks.schema_problems(tree, schema) == []
 
 
 @pytest.mark.parametrize(
@@ -79,5 +79,5 @@ def test_a_misspelt_name_fails_the_schema_check(
 ) -> None:
     """A misspelt resource type, attribute or block in a copy of the HCL is reported."""
     tf_copy.replace(rel, old, new)
-    problems = checks.schema_problems(tf_copy.load(), schema)
+    problems = schema_checks.schema_problems(tf_copy.load(), schema)
     assert any(expected in p for p in problems), problems

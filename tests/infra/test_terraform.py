@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.infra import tfconfig
+from tests.infra import tfconfig, tfeval, tfexpr, tfscope
 from tests.infra.tfconfig import TF_ROOT, Module
 
 MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
@@ -57,7 +57,7 @@ def test_provider_range_is_pinned_everywhere(tree: dict[str, Module]) -> None:
 
 def test_example_tfvars_sets_every_required_variable(tree: dict[str, Module]) -> None:
     """terraform.tfvars.example (plus the digests deploy.sh writes) gives every variable a value."""
-    values = tfconfig.variable_values(tree["."], tfconfig.example_tfvars())
+    values = tfscope.variable_values(tree["."], tfscope.example_tfvars())
     assert set(values) == set(tree["."].variables)
     given = tfconfig.parse_file(TF_ROOT / "terraform.tfvars.example")
     unknown = set(given) - {"__is_block__"} - set(tree["."].variables)
@@ -66,29 +66,29 @@ def test_example_tfvars_sets_every_required_variable(tree: dict[str, Module]) ->
 
 def test_a_missing_required_variable_is_reported(tree: dict[str, Module]) -> None:
     """The example check would notice a required variable without a value."""
-    values = tfconfig.example_tfvars()
+    values = tfscope.example_tfvars()
     del values["project_id"]
-    with pytest.raises(tfconfig.EvalError, match="project_id"):
-        tfconfig.variable_values(tree["."], values)
+    with pytest.raises(tfexpr.EvalError, match="project_id"):
+        tfscope.variable_values(tree["."], values)
 
 
 def test_evaluator_follows_terraform_semantics() -> None:
     """The test evaluator handles templates, optional() defaults, for, try and conditionals like Terraform."""
-    scope = tfconfig.Scope(
+    scope = tfeval.Scope(
         {"p": "bp", "m": {"a": 1, "b": None}, "o": {"x": "y"}},
         {"l": "${{ for k, v in var.m : k => v if v != null }}", "t": '${try(var.o.nope, "dflt")}'},
     )
-    assert scope.value('${var.p}-"${upper("x")}"') is tfconfig.UNKNOWN  # an unmodelled function
+    assert scope.value('${var.p}-"${upper("x")}"') is tfeval.UNKNOWN  # an unmodelled function
     assert scope.value("${var.p}-ingest") == "bp-ingest"
     assert scope.local("l") == {"a": 1}
     assert scope.local("t") == "dflt"
     assert scope.expr('var.p == "bp" ? "yes" : "no"') == "yes"
     assert scope.expr('join(",", [for x in ["a", "b"] : "${x}!"])') == "a!,b!"
-    tp = tfconfig.parse_type(
+    tp = tfscope.parse_type(
         'object({a = optional(string, "d"), b = optional(map(string), {}), c = number})'
     )
-    assert tfconfig.apply_type(tp, {"c": 1}) == {"a": "d", "b": {}, "c": 1}
-    with pytest.raises(tfconfig.EvalError):
+    assert tfscope.apply_type(tp, {"c": 1}) == {"a": "d", "b": {}, "c": 1}
+    with pytest.raises(tfexpr.EvalError):
         scope.expr('var.o["missing"]')
 
 
