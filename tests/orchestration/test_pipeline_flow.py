@@ -141,9 +141,16 @@ def test_ctrl_c_stops_the_tasks_and_leaves_markers(tmp_path: Path) -> None:
         "--no-report",
     ]
     argv += [f"--set={k}={v}" for k, v in SMALL.items()]
-    proc = subprocess.Popen(
-        argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    # a shell's background job (`cmd &`) starts with SIGINT ignored, and a child inherits
+    # that through exec: bp would never see the Ctrl-C. A handler (not SIG_IGN) in this
+    # process while it forks gives the child the default disposition, as a terminal would.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     seen = ""
     assert proc.stderr is not None
     for line in proc.stderr:
