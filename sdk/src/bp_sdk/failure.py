@@ -10,6 +10,7 @@ When the marker itself cannot be written, the same log line says so.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,18 @@ def _short(err: BaseException) -> str:
     return type(err).__name__
 
 
+@dataclass(frozen=True)
+class _Verdict:
+    """What the failure is: type, exit code, whether retrying helps, next step, message."""
+
+    error_type: str
+    exit_code: ExitCode
+    permanent: bool
+    next_step: str
+    message: str
+    problems: list[str]
+
+
 def fail_stage(
     stage: Stage[Any],
     settings: JobSettings,
@@ -76,10 +89,31 @@ def fail_stage(
 ) -> int:
     """Write ``_FAILURE.json`` for ``exc``, log one line, return the exit code."""
     cause = space_cause(exc, storage)
+    partial = _partial_results(exc, cause, ctx)
+    shown: BaseException = cause if cause is not None else exc
+    verdict = _verdict(exc, shown, cause)
+    if isinstance(cause, StorageFull) and storage is not None:
+        partial["partial_files_removed"] = free_attempt(storage, unit, settings.attempt_id)
+    marker = _marker(stage, settings, exc, verdict, partial, digest, params, code, redactor)
+    where, unwritten = _write(storage, unit, marker)
+    _log_failure(unit, marker, verdict, where, unwritten)
+    if not isinstance(shown, BPError):
+        log.error("traceback:\n%s", marker.traceback)
+    return int(verdict.exit_code)
+
+
+def _partial_results(
+    exc: BaseException, cause: BPError | None, ctx: StageContext[Any] | None
+) -> dict[str, Any]:
+    """The stage's partial results, plus the error a space error superseded."""
     partial: dict[str, Any] = dict(ctx.partial) if ctx else {}
     if cause is not None and cause is not exc:
         partial["superseded_error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
-    shown: BaseException = cause if cause is not None else exc
+    return partial
+
+
+def _verdict(exc: BaseException, shown: BaseException, cause: BPError | None) -> _Verdict:
+    """The verdict of the error shown: its own for a pipeline error, else retryable."""
     if isinstance(shown, BPError):
         exit_code, permanent, next_step = shown.exit_code, shown.permanent, shown.next_step
         message, problems = shown.message, [p.render() for p in shown.problems]
@@ -88,14 +122,27 @@ def fail_stage(
         message, problems = f"{type(exc).__name__}: {exc}", []
     if cause is not None:
         problems = []
-    if isinstance(cause, StorageFull) and storage is not None:
-        partial["partial_files_removed"] = free_attempt(storage, unit, settings.attempt_id)
-    marker = FailureMarker(
-        error_type=type(shown).__name__,
-        message=sanitize_paths(redactor.text(message)),
-        problems=[sanitize_paths(redactor.text(p)) for p in problems],
-        permanent=permanent,
-        exit_code=int(exit_code),
+    return _Verdict(type(shown).__name__, exit_code, permanent, next_step, message, problems)
+
+
+def _marker(
+    stage: Stage[Any],
+    settings: JobSettings,
+    exc: BaseException,
+    verdict: _Verdict,
+    partial: dict[str, Any],
+    digest: str | None,
+    params: dict[str, Any],
+    code: dict[str, str],
+    redactor: Redactor,
+) -> FailureMarker:
+    """The attempt's failure marker, every text redacted and free of host paths."""
+    return FailureMarker(
+        error_type=verdict.error_type,
+        message=sanitize_paths(redactor.text(verdict.message)),
+        problems=[sanitize_paths(redactor.text(p)) for p in verdict.problems],
+        permanent=verdict.permanent,
+        exit_code=int(verdict.exit_code),
         stage=stage.name,
         scene_id=settings.scene_id,
         run_id=settings.run_id,
@@ -109,42 +156,48 @@ def fail_stage(
         inputs_digest=digest,
         params=redactor.value(params),
         partial_results=redactor.value(partial),
-        next_step=next_step,
+        next_step=verdict.next_step,
         code=code,
         failed_at=now(),
     )
-    where, unwritten = "", ""
+
+
+def _write(storage: Storage | None, unit: Any, marker: FailureMarker) -> tuple[str, str]:
+    """Write the marker: its key (or ``""``), and what the log line adds when it is missing."""
     if storage is None:
-        unwritten = "; no failure marker: storage could not be opened"
-    else:
-        try:
-            where = write_marker(storage, unit, marker)
-        except Exception as werr:  # noqa: BLE001 - the marker is best effort; the log line tells
-            unwritten = f"; no failure marker: it could not be written either ({_short(werr)})"
+        return "", "; no failure marker: storage could not be opened"
+    try:
+        where = write_marker(storage, unit, marker)
+    except Exception as werr:  # noqa: BLE001 - the marker is best effort; the log line tells
+        return "", f"; no failure marker: it could not be written either ({_short(werr)})"
+    return where, ""
+
+
+def _log_failure(
+    unit: Any, marker: FailureMarker, verdict: _Verdict, where: str, unwritten: str
+) -> None:
+    """The one log line that says what failed, how, and where its marker is."""
     detail = "\n".join(f"  - {p}" for p in marker.problems[:50])
     log.error(
         "%s failed (%s, %s): %s%s%s",
         unit.label,
         marker.error_type,
-        "permanent" if permanent else "retryable",
+        "permanent" if verdict.permanent else "retryable",
         marker.message,
         unwritten,
         f"\n{detail}" if detail else "",
         extra={
             "fields": {
                 "event": "stage_failed",
-                "exit_code": int(exit_code),
+                "exit_code": int(verdict.exit_code),
                 "error_type": marker.error_type,
-                "permanent": permanent,
+                "permanent": verdict.permanent,
                 "marker": where,
                 "marker_written": bool(where),
-                "next_step": next_step,
+                "next_step": verdict.next_step,
             }
         },
     )
-    if not isinstance(shown, BPError):
-        log.error("traceback:\n%s", marker.traceback)
-    return int(exit_code)
 
 
 def repeat_marker(

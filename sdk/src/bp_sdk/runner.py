@@ -25,6 +25,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, ClassVar, Generic, TypeVar
@@ -46,7 +47,7 @@ from bp_sdk.config_marker import write_config_marker
 from bp_sdk.errors import ConfigError, ExitCode, Problem, Terminated
 from bp_sdk.failure import fail_stage, repeat_marker
 from bp_sdk.logs import LogContext, configure_logging, trace_name
-from bp_sdk.markers import permanent_marker_for
+from bp_sdk.markers import FailureMarker, permanent_marker_for
 from bp_sdk.redact import Redactor
 from bp_sdk.secrets import Secrets
 from bp_sdk.settings import JobSettings, load_settings
@@ -210,158 +211,265 @@ def _report_config_error(stage: str, err: ConfigError, environ: Mapping[str, str
     )
 
 
+@dataclass
+class _Job(Generic[S]):
+    """One run of a stage: what it was given, and how far its attempt has come."""
+
+    stage: Stage[S]
+    settings: S
+    secrets: Secrets
+    unit: Any  # bp_sdk.layout.Unit
+    code: dict[str, str]
+    params: dict[str, Any]
+    sigterm: _Sigterm = field(default_factory=_Sigterm)
+    storage: Storage | None = None
+    digest: str | None = None
+    ctx: StageContext[S] | None = None
+
+
 def run_stage(stage: Stage[S], environ: Mapping[str, str] | None = None) -> int:
     """Run ``stage`` as a job and return its exit code (never raises)."""
     env = os.environ if environ is None else environ
     try:
-        settings = load_settings(stage.settings_cls, env)
-        secrets = Secrets(
-            production=settings.pipeline_env == "production",
-            project=settings.google_cloud_project,
-            redactor=Redactor(settings.secret_values()),
-            environ=env,
-            dotenv=Path.cwd() / ".env",
-            endpoint=settings.secret_manager_endpoint,
-        )
-        secrets.refuse_local_in_production()
-        _check_sharding(stage, settings)
+        settings, secrets = _load_settings(stage, env)
     except ConfigError as err:
-        _report_config_error(stage.name, err, env)
-        write_config_marker(stage, env, err)
-        return int(ExitCode.CONFIG)
-
+        return _refuse_settings(stage, env, err)
     try:
         unit = stage.unit(settings)
     except (ConfigError, ValueError) as err:
-        cerr = err if isinstance(err, ConfigError) else ConfigError(str(err))
-        _report_config_error(stage.name, cerr, env)
-        return int(ExitCode.CONFIG)
-    redactor = secrets.redactor
+        return _refuse_unit(stage.name, env, err)
+    _configure_job_logging(stage.name, settings, unit, secrets.redactor)
+    job = _new_job(stage, settings, secrets, unit)
+    job.sigterm.install()
+    space.reset()
+    _sweep_spool()
+    return _run_job(job)
+
+
+def _load_settings(stage: Stage[S], env: Mapping[str, str]) -> tuple[S, Secrets]:
+    """Parse and check the settings and the secrets source; every problem in one ConfigError."""
+    settings = load_settings(stage.settings_cls, env)
+    secrets = Secrets(
+        production=settings.pipeline_env == "production",
+        project=settings.google_cloud_project,
+        redactor=Redactor(settings.secret_values()),
+        environ=env,
+        dotenv=Path.cwd() / ".env",
+        endpoint=settings.secret_manager_endpoint,
+    )
+    secrets.refuse_local_in_production()
+    _check_sharding(stage, settings)
+    return settings, secrets
+
+
+def _refuse_settings(stage: Stage[S], env: Mapping[str, str], err: ConfigError) -> int:
+    """Report bad settings in the log and a config marker; the configuration exit code."""
+    _report_config_error(stage.name, err, env)
+    write_config_marker(stage, env, err)
+    return int(ExitCode.CONFIG)
+
+
+def _refuse_unit(stage: str, env: Mapping[str, str], err: ConfigError | ValueError) -> int:
+    """Report settings that name no valid unit; the configuration exit code."""
+    cerr = err if isinstance(err, ConfigError) else ConfigError(str(err))
+    _report_config_error(stage, cerr, env)
+    return int(ExitCode.CONFIG)
+
+
+def _configure_job_logging(
+    stage: str, settings: JobSettings, unit: Any, redactor: Redactor
+) -> None:
+    """Log with the job's labels and trace, redacting every secret."""
     ctx_log = LogContext(
-        labels=_labels(settings, stage.name, unit.label),
+        labels=_labels(settings, stage, unit.label),
         trace=trace_name(settings.trace_id, settings.google_cloud_project),
         redactor=redactor,
     )
     configure_logging(ctx_log, fmt=settings.log_format, level=settings.log_level)
+
+
+def _new_job(stage: Stage[S], settings: S, secrets: Secrets, unit: Any) -> _Job[S]:
+    """The job, with its code version and output parameters."""
     code = code_version(stage.distribution, settings.build_revision, settings.build_image_digest)
-    params = settings.output_params()
-    sigterm = _Sigterm()
-    sigterm.install()
-    digest: str | None = None
-    storage: Storage | None = None
-    ctx: StageContext[S] | None = None
-    space.reset()
-    _sweep_spool()
+    return _Job(stage, settings, secrets, unit, code, settings.output_params())
+
+
+def _run_job(job: _Job[S]) -> int:
+    """Run the attempt, failing it on any error; then restore SIGTERM, drop spool, close storage."""
     try:
-        storage = open_storage(settings.storage_uri, project=settings.google_cloud_project)
-        inputs = stage.inputs(settings, storage)
-        digest = inputs_digest(stage.name, inputs, params)
-        existing = load_record(storage, unit)
-        if existing is not None:
-            check_same_inputs(existing, digest)
-            log.info(
-                "%s already committed for these inputs by attempt %s; skipping",
-                unit.label,
-                existing.attempt.attempt_id,
-                extra={"fields": {"skipped": True, "inputs_digest": digest}},
-            )
-            return int(ExitCode.OK)
-        earlier = permanent_marker_for(storage, unit, digest)
-        if earlier is not None and earlier.code == code:
-            log.error(
-                "%s failed permanently for these inputs in attempt %s (%s: %s); not retrying",
-                unit.label,
-                earlier.attempt_id,
-                earlier.error_type,
-                earlier.message,
-                extra={"fields": {"earlier_marker": unit.failure_path(earlier.attempt_id)}},
-            )
-            repeat_marker(storage, unit, earlier, settings)
-            return int(ExitCode.PERMANENT)
-        secret_values = secrets.resolve(settings.secret_refs())
-        storage.check_writable()
-        output = OutputWriter(storage, unit, settings.attempt_id)
-        ctx = StageContext(
-            settings,
-            storage,
-            unit,
-            output,
-            redactor,
-            logging.getLogger(f"bp.{stage.name}"),
-            secrets,
-            secret_values=secret_values,
-        )
-        log.info(
-            "%s starting (attempt %s)",
-            unit.label,
-            settings.attempt_id,
-            extra={"fields": {"inputs_digest": digest}},
-        )
-        started = time.monotonic()
-        started_at = now()
-        ctx.cancelled = sigterm.check
-        result = stage.run(ctx)
-        sigterm.check()  # a SIGTERM swallowed during the work still stops the commit
-        record = CommitRecord(
-            stage=stage.name,
-            scene_id=settings.scene_id,
-            run_id=settings.run_id,
-            shard=ShardRef(index=settings.cloud_run_task_index, count=settings.cloud_run_task_count)
-            if stage.sharded
-            else None,
-            dataset_id=unit.dataset,
-            attempt=AttemptRef(
-                execution=settings.cloud_run_execution,
-                attempt=settings.cloud_run_task_attempt,
-                attempt_id=settings.attempt_id,
-            ),
-            attempt_dir=output.dir,
-            files=dict(output.files),
-            outputs_digest=outputs_digest(output.files),
-            inputs=inputs,
-            inputs_digest=digest,
-            params=redactor.value(params),
-            settings=redactor.value(settings.redacted()),
-            code=code,
-            seeds=result.seeds,
-            summary=redactor.value(result.summary),
-            started_at=started_at,
-            committed_at=now(),
-        )
-        winner = commit(storage, record, unit)
-        took = time.monotonic() - started
-        if winner is record:
-            log.info(
-                "%s committed %d files in %.2fs",
-                unit.label,
-                len(record.files),
-                took,
-                extra={
-                    "fields": {
-                        "event": "stage_committed",
-                        "summary": record.summary,
-                        "duration_s": round(took, 3),
-                    }
-                },
-            )
-        else:
-            log.info(
-                "%s was committed concurrently by attempt %s; this attempt's files are garbage",
-                unit.label,
-                winner.attempt.attempt_id,
-            )
-        return int(ExitCode.OK)
+        return _attempt(job)
     except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             exc = Terminated("interrupted (SIGINT)")
         if isinstance(exc, SystemExit | GeneratorExit):
             raise
-        return fail_stage(stage, settings, unit, storage, ctx, exc, digest, params, code, redactor)
+        return _fail(job, exc)
     finally:
-        sigterm.restore()
+        job.sigterm.restore()
         spool.remove_own()
-        if storage is not None:
-            storage.close()
+        if job.storage is not None:
+            job.storage.close()
+
+
+def _fail(job: _Job[S], exc: BaseException) -> int:
+    """Write the attempt's failure marker for ``exc`` and log it; the exit code."""
+    return fail_stage(
+        job.stage,
+        job.settings,
+        job.unit,
+        job.storage,
+        job.ctx,
+        exc,
+        job.digest,
+        job.params,
+        job.code,
+        job.secrets.redactor,
+    )
+
+
+def _attempt(job: _Job[S]) -> int:
+    """Open storage, stop on an earlier outcome, else run the stage and commit its outputs."""
+    job.storage = storage = open_storage(
+        job.settings.storage_uri, project=job.settings.google_cloud_project
+    )
+    inputs = job.stage.inputs(job.settings, storage)
+    job.digest = digest = inputs_digest(job.stage.name, inputs, job.params)
+    earlier = _earlier_outcome(job, storage, digest)
+    if earlier is not None:
+        return earlier
+    job.ctx = ctx = _stage_context(job, storage)
+    log.info(
+        "%s starting (attempt %s)",
+        job.unit.label,
+        job.settings.attempt_id,
+        extra={"fields": {"inputs_digest": digest}},
+    )
+    started = time.monotonic()
+    started_at = now()
+    result = _run_work(job, ctx)
+    record = _commit_record(job, ctx.output, inputs, digest, result, started_at)
+    winner = commit(storage, record, job.unit)
+    _log_commit(job.unit, record, winner, time.monotonic() - started)
+    return int(ExitCode.OK)
+
+
+def _earlier_outcome(job: _Job[S], storage: Storage, digest: str) -> int | None:
+    """OK if already committed, PERMANENT if these inputs and code failed for good, else None."""
+    existing = load_record(storage, job.unit)
+    if existing is not None:
+        check_same_inputs(existing, digest)
+        log.info(
+            "%s already committed for these inputs by attempt %s; skipping",
+            job.unit.label,
+            existing.attempt.attempt_id,
+            extra={"fields": {"skipped": True, "inputs_digest": digest}},
+        )
+        return int(ExitCode.OK)
+    earlier = permanent_marker_for(storage, job.unit, digest)
+    if earlier is not None and earlier.code == job.code:
+        _repeat_permanent_failure(job, storage, earlier)
+        return int(ExitCode.PERMANENT)
+    return None
+
+
+def _repeat_permanent_failure(job: _Job[S], storage: Storage, earlier: FailureMarker) -> None:
+    """Say the inputs already failed permanently, and record it in this attempt too."""
+    log.error(
+        "%s failed permanently for these inputs in attempt %s (%s: %s); not retrying",
+        job.unit.label,
+        earlier.attempt_id,
+        earlier.error_type,
+        earlier.message,
+        extra={"fields": {"earlier_marker": job.unit.failure_path(earlier.attempt_id)}},
+    )
+    repeat_marker(storage, job.unit, earlier, job.settings)
+
+
+def _stage_context(job: _Job[S], storage: Storage) -> StageContext[S]:
+    """Read the secrets, refuse unwritable storage, and build the stage's context."""
+    secret_values = job.secrets.resolve(job.settings.secret_refs())
+    storage.check_writable()
+    output = OutputWriter(storage, job.unit, job.settings.attempt_id)
+    return StageContext(
+        job.settings,
+        storage,
+        job.unit,
+        output,
+        job.secrets.redactor,
+        logging.getLogger(f"bp.{job.stage.name}"),
+        job.secrets,
+        secret_values=secret_values,
+    )
+
+
+def _run_work(job: _Job[S], ctx: StageContext[S]) -> StageResult:
+    """Run the stage's work, cancellable by SIGTERM."""
+    ctx.cancelled = job.sigterm.check
+    result = job.stage.run(ctx)
+    job.sigterm.check()  # a SIGTERM swallowed during the work still stops the commit
+    return result
+
+
+def _commit_record(
+    job: _Job[S],
+    output: OutputWriter,
+    inputs: dict[str, str],
+    digest: str,
+    result: StageResult,
+    started_at: datetime,
+) -> CommitRecord:
+    """The commit record of this attempt's outputs, settings and summary redacted."""
+    settings, redactor = job.settings, job.secrets.redactor
+    return CommitRecord(
+        stage=job.stage.name,
+        scene_id=settings.scene_id,
+        run_id=settings.run_id,
+        shard=ShardRef(index=settings.cloud_run_task_index, count=settings.cloud_run_task_count)
+        if job.stage.sharded
+        else None,
+        dataset_id=job.unit.dataset,
+        attempt=AttemptRef(
+            execution=settings.cloud_run_execution,
+            attempt=settings.cloud_run_task_attempt,
+            attempt_id=settings.attempt_id,
+        ),
+        attempt_dir=output.dir,
+        files=dict(output.files),
+        outputs_digest=outputs_digest(output.files),
+        inputs=inputs,
+        inputs_digest=digest,
+        params=redactor.value(job.params),
+        settings=redactor.value(settings.redacted()),
+        code=job.code,
+        seeds=result.seeds,
+        summary=redactor.value(result.summary),
+        started_at=started_at,
+        committed_at=now(),
+    )
+
+
+def _log_commit(unit: Any, record: CommitRecord, winner: CommitRecord, took: float) -> None:
+    """Say the attempt committed, or that another attempt's commit won."""
+    if winner is record:
+        log.info(
+            "%s committed %d files in %.2fs",
+            unit.label,
+            len(record.files),
+            took,
+            extra={
+                "fields": {
+                    "event": "stage_committed",
+                    "summary": record.summary,
+                    "duration_s": round(took, 3),
+                }
+            },
+        )
+    else:
+        log.info(
+            "%s was committed concurrently by attempt %s; this attempt's files are garbage",
+            unit.label,
+            winner.attempt.attempt_id,
+        )
 
 
 def _sweep_spool() -> None:
