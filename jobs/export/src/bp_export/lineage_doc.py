@@ -47,6 +47,11 @@ GATE_DECIDED_BY: Final = (
     "datasets/<dataset>/gate decision.json, and in the delivered folder's DELIVERY.md "
     "(_DELIVERY.json is its machine-readable record)"
 )
+CONTENT_DIGEST_RULE: Final = (
+    "sha256 of the meta/SHA256SUMS lines of every file except meta/lineage.json and "
+    "README.md: grep -v -e '  meta/lineage.json$' -e '  README.md$' meta/SHA256SUMS "
+    "| sha256sum"
+)
 LAYOUT: Final = {
     "reproducible": (
         "the same blueprint, configuration, seeds and code give the same values (and the same "
@@ -224,6 +229,47 @@ def build_lineage(
     seeds, metas, gaps = _seeds(by_label, episodes)
     codes = _Codes(export_code, image_digest)
     repro_sources, prov_sources, inputs = _source_entries(sources, metas, codes, gaps)
+    gaps += _record_gaps(codes, content_digest)
+    reproducible = {
+        "content_digest": content_digest,
+        "content_digest_rule": CONTENT_DIGEST_RULE,
+        "code": codes.versions,
+        **_robot_and_physics(repro_sources, dataset_license, gaps),
+        "seeds": seeds,
+        "export": {"params": dict(export_params)},
+        "sources": repro_sources,
+    }
+    provenance = {
+        "created_at": created_at.isoformat() if created_at else None,
+        "export": {
+            **dict(export_run or {}),
+            "code": {**dict(export_code), "revision": _revision(export_code.get("revision"))},
+            "image_digest": image_digest or NO_IMAGE,
+            "settings_digest": export_settings_digest,
+        },
+        "revisions": codes.revisions,
+        "image_digests": codes.images,
+        "inputs": dict(sorted(inputs.items())),
+        "sources": prov_sources,
+    }
+    gate: dict[str, Any] = {"decided_by": GATE_DECIDED_BY}
+    if gate_config_version:
+        gate["config_version"] = gate_config_version
+    return {
+        "schema": LINEAGE_SCHEMA,
+        "dataset_id": dataset_id,
+        "episodes": len(seeds),
+        "layout": LAYOUT,
+        "reproducible": reproducible,
+        "provenance": provenance,
+        "gate": gate,
+        "gaps": sorted(set(gaps)),
+    }
+
+
+def _record_gaps(codes: _Codes, content_digest: str | None) -> list[str]:
+    """Gaps in the build records (revisions, image digests) and a missing content digest."""
+    gaps: list[str] = []
     if codes.unknown:
         gaps.append(
             "source revision not recorded for some stages (BUILD_REVISION was not set: they ran "
@@ -236,56 +282,29 @@ def build_lineage(
         )
     if content_digest is None:
         gaps.append("content digest not computed")
+    return gaps
+
+
+def _robot_and_physics(
+    repro_sources: Sequence[Mapping[str, Any]], dataset_license: str, gaps: list[str]
+) -> dict[str, Any]:
+    """The robot, simulator, physics and licenses common to every source (else gaps)."""
     robots = [s["robot"] for s in repro_sources if s["robot"] is not None]
     robot_licenses = sorted({r["source"]["license"] for r in robots})
-    gate: dict[str, Any] = {"decided_by": GATE_DECIDED_BY}
-    if gate_config_version:
-        gate["config_version"] = gate_config_version
     return {
-        "schema": LINEAGE_SCHEMA,
-        "dataset_id": dataset_id,
-        "episodes": len(seeds),
-        "layout": LAYOUT,
-        "reproducible": {
-            "content_digest": content_digest,
-            "content_digest_rule": (
-                "sha256 of the meta/SHA256SUMS lines of every file except meta/lineage.json and "
-                "README.md: grep -v -e '  meta/lineage.json$' -e '  README.md$' meta/SHA256SUMS "
-                "| sha256sum"
-            ),
-            "code": codes.versions,
-            "robot": {
-                "model": sorted({r["model"] for r in robots}),
-                "source": _common([r["source"] for r in robots], "robot model source", gaps),
-                "licenses": robot_licenses,
-            },
-            "simulator": _common([s["simulator"] for s in repro_sources], "simulator", gaps),
-            "physics": _common([s["physics"] for s in repro_sources], "physics parameters", gaps),
-            "licenses": {
-                "dataset": dataset_license,
-                "robot_model": robot_licenses,
-                "inputs": [
-                    {"scene_id": s["scene_id"], "run_id": s["run_id"], **s["licenses"]}
-                    for s in repro_sources
-                ],
-            },
-            "seeds": seeds,
-            "export": {"params": dict(export_params)},
-            "sources": repro_sources,
+        "robot": {
+            "model": sorted({r["model"] for r in robots}),
+            "source": _common([r["source"] for r in robots], "robot model source", gaps),
+            "licenses": robot_licenses,
         },
-        "provenance": {
-            "created_at": created_at.isoformat() if created_at else None,
-            "export": {
-                **dict(export_run or {}),
-                "code": {**dict(export_code), "revision": _revision(export_code.get("revision"))},
-                "image_digest": image_digest or NO_IMAGE,
-                "settings_digest": export_settings_digest,
-            },
-            "revisions": codes.revisions,
-            "image_digests": codes.images,
-            "inputs": dict(sorted(inputs.items())),
-            "sources": prov_sources,
+        "simulator": _common([s["simulator"] for s in repro_sources], "simulator", gaps),
+        "physics": _common([s["physics"] for s in repro_sources], "physics parameters", gaps),
+        "licenses": {
+            "dataset": dataset_license,
+            "robot_model": robot_licenses,
+            "inputs": [
+                {"scene_id": s["scene_id"], "run_id": s["run_id"], **s["licenses"]}
+                for s in repro_sources
+            ],
         },
-        "gate": gate,
-        "gaps": sorted(set(gaps)),
     }

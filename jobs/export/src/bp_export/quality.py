@@ -125,8 +125,26 @@ def build_quality(
     An exported episode without a finite quality score, a rejection without a reason, or a
     non-finite metric is an error (all listed at once).
     """
-    problems: list[Problem] = []
     episodes = [_episode(r) for r in sorted(records_meta, key=lambda r: r.dataset_index)]
+    problems = _episode_problems(episodes)
+    rej: list[dict[str, Any]] = []
+    for i, item in enumerate(rejected):
+        r, p = _rejection(item, i)
+        rej.append(r)
+        problems += p
+    if problems:
+        raise PermanentError("quality report cannot be built", problems=problems)
+    return {
+        "schema": QUALITY_SCHEMA,
+        "summary": _summary(episodes, rej, initial_state),
+        "episodes": episodes,
+        "rejected": rej,
+    }
+
+
+def _episode_problems(episodes: Sequence[Mapping[str, Any]]) -> list[Problem]:
+    """Dataset indices used twice, non-finite scores or metrics, and unknown splits."""
+    problems: list[Problem] = []
     indices = [e["dataset_index"] for e in episodes]
     if len(set(indices)) != len(indices):
         dup = sorted(i for i, n in Counter(indices).items() if n > 1)
@@ -140,20 +158,11 @@ def build_quality(
             problems.append(Problem(where, "has a non-finite metric (NaN or inf)"))
         if e["split"] not in ("train", "valid"):
             problems.append(Problem(where, f"split must be train or valid, got {e['split']!r}"))
-    rej: list[dict[str, Any]] = []
-    for i, item in enumerate(rejected):
-        r, p = _rejection(item, i)
-        rej.append(r)
-        problems += p
-    if problems:
-        raise PermanentError("quality report cannot be built", problems=problems)
+    return problems
 
-    n = len(episodes)
-    successes = sum(1 for e in episodes if e["success"])
-    frames = sum(int(e["frames"] or 0) for e in episodes)
-    collided = sum(1 for e in episodes if int(e["metrics"].get("collision_frames") or 0) > 0)
-    collision_frames = sum(int(e["metrics"].get("collision_frames") or 0) for e in episodes)
-    scores = [float(e["quality_score"]) for e in episodes]
+
+def _per_task(episodes: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per task (its id, else its instruction): index, kind, instructions, counts, rates."""
     per_task: dict[str, dict[str, Any]] = {}
     for e in episodes:
         key = str(e["task_id"] if e["task_id"] is not None else e["instruction"])
@@ -176,9 +185,25 @@ def build_quality(
     for t in per_task.values():
         t["success_rate"] = _rate(t["successes"], t["episodes"])
         t["mean_quality"] = _mean(t.pop("_q"))
+    return per_task
+
+
+def _summary(
+    episodes: Sequence[Mapping[str, Any]],
+    rej: Sequence[Mapping[str, Any]],
+    initial_state: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The dataset summary: counts, rates, quality, per task, diversity and rejections."""
+    n = len(episodes)
+    successes = sum(1 for e in episodes if e["success"])
+    frames = sum(int(e["frames"] or 0) for e in episodes)
+    collided = sum(1 for e in episodes if int(e["metrics"].get("collision_frames") or 0) > 0)
+    collision_frames = sum(int(e["metrics"].get("collision_frames") or 0) for e in episodes)
+    scores = [float(e["quality_score"]) for e in episodes]
+    per_task = _per_task(episodes)
     reasons = Counter(str(r["reason"]) for r in rej)
     splits = Counter(e["split"] for e in episodes)
-    summary = {
+    return {
         "episodes": n,
         "frames": frames,
         "train_episodes": splits.get("train", 0),
@@ -193,20 +218,21 @@ def build_quality(
         "max_quality": round(max(scores), 6) if scores else None,
         "tasks": len(per_task),
         "per_task": dict(sorted(per_task.items())),
-        "diversity": {
-            "scenes": len({e["scene_id"] for e in episodes}),
-            "variants": len({(e["scene_id"], e["run_id"], e["variant_id"]) for e in episodes}),
-            "objects": len({(e["scene_id"], e["object"]) for e in episodes if e["object"]}),
-            "tasks": len(per_task),
-            "instructions": len({e["instruction"] for e in episodes}),
-            "initial_state": dict(initial_state) if initial_state is not None else None,
-        },
+        "diversity": _diversity(episodes, len(per_task), initial_state),
         "rejected": len(rej),
         "rejected_by_reason": dict(sorted(reasons.items())),
     }
+
+
+def _diversity(
+    episodes: Sequence[Mapping[str, Any]], tasks: int, initial_state: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Distinct scenes, variants, objects, tasks and instructions; the initial-state spread."""
     return {
-        "schema": QUALITY_SCHEMA,
-        "summary": summary,
-        "episodes": episodes,
-        "rejected": rej,
+        "scenes": len({e["scene_id"] for e in episodes}),
+        "variants": len({(e["scene_id"], e["run_id"], e["variant_id"]) for e in episodes}),
+        "objects": len({(e["scene_id"], e["object"]) for e in episodes if e["object"]}),
+        "tasks": tasks,
+        "instructions": len({e["instruction"] for e in episodes}),
+        "initial_state": dict(initial_state) if initial_state is not None else None,
     }

@@ -56,12 +56,38 @@ def success_onset(record: ExportEpisode, length: int, fps: int) -> int | None:
     Raises :class:`PermanentError` listing every inconsistency (see the module docstring).
     """
     where = _where(record)
+    problems = _size_problems(where, length, fps)
+    sizes_ok = not problems
+    problems += _record_problems(where, record, length, fps)
+    metrics = record.meta.metrics
+    tts = None if metrics is None else metrics.time_to_success_s
+    if record.success:
+        onset, found = _onset(where, tts, length, fps, sizes_ok)
+    else:
+        onset, found = None, _failure_problems(where, tts)
+    problems += found
+    if problems:
+        raise PermanentError(
+            f"cannot derive rewards for {where}: {len(problems)} problem(s)",
+            problems=problems,
+            next_step="Reject the episode or re-record it; its metadata contradicts itself.",
+        )
+    return onset
+
+
+def _size_problems(where: str, length: int, fps: int) -> list[Problem]:
+    """The frame count and fps must be integers >= 1."""
     problems: list[Problem] = []
     if isinstance(length, bool) or not isinstance(length, int) or length < 1:
         problems.append(Problem(where, f"frame count must be an integer >= 1, got {length!r}"))
     if isinstance(fps, bool) or not isinstance(fps, int) or fps < 1:
         problems.append(Problem(where, f"fps must be an integer >= 1, got {fps!r}"))
-    sizes_ok = not problems
+    return problems
+
+
+def _record_problems(where: str, record: ExportEpisode, length: int, fps: int) -> list[Problem]:
+    """The episode's JSON must agree with the export on fps, frame count and success."""
+    problems: list[Problem] = []
     meta = record.meta
     metrics = meta.metrics
     if meta.fps != fps:
@@ -90,52 +116,58 @@ def success_onset(record: ExportEpisode, length: int, fps: int) -> int | None:
                 f"record says success={record.success} but metrics.success is {metrics.success!r}",
             )
         )
-    tts = None if metrics is None else metrics.time_to_success_s
-    onset: int | None = None
-    if record.success:
-        if isinstance(tts, bool) or not isinstance(tts, int | float) or not math.isfinite(tts):
-            problems.append(
-                Problem(
-                    where,
-                    f"is a success but metrics.time_to_success_s is {tts!r}; expected a finite number of seconds",
-                    "re-record the episode with the current episodes stage",
-                )
+    return problems
+
+
+def _failure_problems(where: str, tts: float | None) -> list[Problem]:
+    """A failure must have no time to success."""
+    if tts is None:
+        return []
+    return [
+        Problem(
+            where,
+            f"is a failure but has metrics.time_to_success_s={tts!r}; a failure never reached success",
+        )
+    ]
+
+
+def _onset(
+    where: str, tts: float | None, length: int, fps: int, sizes_ok: bool
+) -> tuple[int | None, list[Problem]]:
+    """A success's onset frame from its time to success (None when the sizes are bad), and
+    what is wrong with it: not finite, not a whole frame, or outside the episode."""
+    if isinstance(tts, bool) or not isinstance(tts, int | float) or not math.isfinite(tts):
+        return None, [
+            Problem(
+                where,
+                f"is a success but metrics.time_to_success_s is {tts!r}; expected a finite number of seconds",
+                "re-record the episode with the current episodes stage",
             )
-        elif sizes_ok:
-            exact = tts * fps
-            onset = round(exact)
-            if abs(exact - onset) > _FRAME_TOLERANCE:
-                problems.append(
-                    Problem(
-                        where,
-                        f"time_to_success_s={tts!r} is not a whole number of frames at {fps} fps",
-                        "check that the episode's fps matches the export's",
-                    )
-                )
-            if not 1 <= onset <= length:
-                problems.append(
-                    Problem(
-                        where,
-                        f"time_to_success_s={tts!r} s is frame {onset}, outside the episode: expected "
-                        f"1..{length} for {length} frames at {fps} fps (success is measured after "
-                        "a frame's action, so frame 0 cannot show it)",
-                        "the episode's metrics do not match its data; re-record it",
-                    )
-                )
-    elif tts is not None:
+        ]
+    if not sizes_ok:
+        return None, []
+    problems: list[Problem] = []
+    exact = tts * fps
+    onset = round(exact)
+    if abs(exact - onset) > _FRAME_TOLERANCE:
         problems.append(
             Problem(
                 where,
-                f"is a failure but has metrics.time_to_success_s={tts!r}; a failure never reached success",
+                f"time_to_success_s={tts!r} is not a whole number of frames at {fps} fps",
+                "check that the episode's fps matches the export's",
             )
         )
-    if problems:
-        raise PermanentError(
-            f"cannot derive rewards for {where}: {len(problems)} problem(s)",
-            problems=problems,
-            next_step="Reject the episode or re-record it; its metadata contradicts itself.",
+    if not 1 <= onset <= length:
+        problems.append(
+            Problem(
+                where,
+                f"time_to_success_s={tts!r} s is frame {onset}, outside the episode: expected "
+                f"1..{length} for {length} frames at {fps} fps (success is measured after "
+                "a frame's action, so frame 0 cannot show it)",
+                "the episode's metrics do not match its data; re-record it",
+            )
         )
-    return onset
+    return onset, problems
 
 
 def frame_rewards(

@@ -56,16 +56,15 @@ from typing import Any, Final, Literal
 
 import h5py
 import numpy as np
-from bp_dataset.features import ACTION_NAMES
 from bp_sdk.errors import ConfigError, PermanentError, Problem
 from numpy.typing import NDArray
 
 from bp_export import hdf5
+from bp_export.robomimic_checks import demo_problems
 from bp_export.robomimic_keys import (
     ENV_TYPE,
     IMAGE_PREFIXES,
     LOWDIM_MAP,
-    LOWDIM_SHAPES,
     ObsField,
     build_env_meta,
     env_meta_problems,
@@ -185,78 +184,15 @@ class RobomimicWriter:
         rewards: NDArray[Any],
         dones: NDArray[Any],
     ) -> tuple[int, list[Problem]]:
+        """The demo's frame count and every problem with its index and streams."""
         where = f"episode {record.episode_id} ({record.scene_id}/{record.run_id})"
         problems: list[Problem] = []
         if isinstance(index, bool) or not isinstance(index, int) or index < 0:
             problems.append(Problem(where, f"dataset_index must be an integer >= 0, got {index!r}"))
         elif index in self._demos:
             problems.append(Problem(where, f"demo {self.demo_name(index)} was already written"))
-        wanted = ["action", *self.lowdim_keys, *self.image_keys]
-        missing = [k for k in wanted if k not in arrays]
-        if missing:
-            problems.append(
-                Problem(
-                    where,
-                    f"misses stream(s) {missing}",
-                    "reject the episode; it lacks a declared stream",
-                )
-            )
-        present = [k for k in wanted if k in arrays]
-        lengths = {k: int(np.shape(arrays[k])[0]) if np.ndim(arrays[k]) else -1 for k in present}
-        lengths["rewards"] = int(np.shape(rewards)[0]) if np.ndim(rewards) == 1 else -1
-        lengths["dones"] = int(np.shape(dones)[0]) if np.ndim(dones) == 1 else -1
-        t = lengths.get("action", -1)
-        if len(set(lengths.values())) != 1 or t < 1:
-            problems.append(
-                Problem(
-                    where,
-                    f"streams disagree in frame count (or are not 1-D over frames): {lengths}",
-                )
-            )
-        if "action" in arrays:
-            a = np.asarray(arrays["action"])
-            if a.ndim != 2 or a.shape[1] != len(ACTION_NAMES):
-                problems.append(
-                    Problem(where, f"action must be (T, {len(ACTION_NAMES)}), got {a.shape}")
-                )
-        for k in self.lowdim_keys:
-            if k not in arrays:
-                continue
-            tail = np.shape(arrays[k])[1:]
-            want = LOWDIM_SHAPES[k]
-            if len(tail) != len(want) or any(
-                w is not None and w != g for w, g in zip(want, tail, strict=False)
-            ):
-                problems.append(
-                    Problem(
-                        where,
-                        f"{k} must be (T, {', '.join(str(w or 'n') for w in want)}), got (T, {', '.join(map(str, tail))})",
-                    )
-                )
-        for k in self.image_keys:
-            if k not in arrays:
-                continue
-            a = np.asarray(arrays[k])
-            if k.startswith("observation.images."):
-                if a.dtype != np.uint8 or a.ndim != 4 or a.shape[3] != 3:
-                    problems.append(
-                        Problem(where, f"{k} must be (T, H, W, 3) uint8, got {a.shape} {a.dtype}")
-                    )
-            elif a.ndim != 3 or not np.issubdtype(a.dtype, np.floating):
-                problems.append(
-                    Problem(where, f"{k} must be (T, H, W) float, got {a.shape} {a.dtype}")
-                )
-        for k in ["action", *self.lowdim_keys, *(k for k in self.image_keys if "depth" in k)]:
-            v = np.asarray(arrays[k]) if k in arrays else None
-            if v is not None and np.issubdtype(v.dtype, np.floating) and not np.all(np.isfinite(v)):
-                problems.append(Problem(where, f"{k} has NaN or inf values"))
-        r = np.asarray(rewards)
-        if not np.issubdtype(r.dtype, np.number) or not np.all(np.isfinite(r)):
-            problems.append(Problem(where, "rewards must be finite numbers"))
-        d = np.asarray(dones)
-        if d.dtype != np.bool_ and not np.all((d == 0) | (d == 1)):
-            problems.append(Problem(where, "dones must be booleans (or 0/1)"))
-        return t, problems
+        t, found = demo_problems(where, arrays, rewards, dones, self.lowdim_keys, self.image_keys)
+        return t, problems + found
 
     def add(
         self,
