@@ -19,7 +19,9 @@ os.environ.setdefault("MUJOCO_GL", "egl")  # before anything imports mujoco
 import json
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -225,7 +227,8 @@ def _tasks_for_both_variants(storage: Any, scene: str) -> list[str]:
     return sorted(set(chosen))
 
 
-def _record_multi(root: Path) -> MultiStore:
+def _record_scene(root: Path, scene: str) -> None:
+    """One scene of the multi-scene store: the upstream stages, then its episodes."""
     from bp_episodes.stage import EpisodesStage
     from bp_sdk.runner import run_stage
     from bp_sdk.storage import open_storage
@@ -234,24 +237,34 @@ def _record_multi(root: Path) -> MultiStore:
     from tests.episodes.conftest import UPSTREAM
 
     storage = open_storage(root.as_uri())
-    for scene in MULTI_SCENES:
-        put_scene(storage, scene, EXAMPLES / scene)
-        env = job_env(storage, scene, VARIATIONS_COUNT="2")
-        for make in UPSTREAM:
-            assert run_stage(make(), env) == 0, f"{scene}: {make.__name__} failed"
-        env = job_env(
-            storage,
-            scene,
-            EPISODES_TASKS=",".join(_tasks_for_both_variants(storage, scene)),
-            EPISODES_PER_TASK="2",
-            EPISODES_MAX_VARIANTS="2",
-            EPISODES_RESOLUTION="64",
-            EPISODES_FPS="20",
-            EPISODES_TIER="full",
-            EPISODES_MIN_SUCCESS_RATE="0",
-            CLOUD_RUN_EXECUTION="conformance",
-        )
-        assert run_stage(EpisodesStage(), env) == 0, f"{scene}: the episodes stage failed"
+    put_scene(storage, scene, EXAMPLES / scene)
+    env = job_env(storage, scene, VARIATIONS_COUNT="2")
+    for make in UPSTREAM:
+        assert run_stage(make(), env) == 0, f"{scene}: {make.__name__} failed"
+    env = job_env(
+        storage,
+        scene,
+        EPISODES_TASKS=",".join(_tasks_for_both_variants(storage, scene)),
+        EPISODES_PER_TASK="2",
+        EPISODES_MAX_VARIANTS="2",
+        EPISODES_RESOLUTION="64",
+        EPISODES_FPS="20",
+        EPISODES_TIER="full",
+        EPISODES_MIN_SUCCESS_RATE="0",
+        CLOUD_RUN_EXECUTION="conformance",
+    )
+    assert run_stage(EpisodesStage(), env) == 0, f"{scene}: the episodes stage failed"
+
+
+def _record_multi(root: Path) -> MultiStore:
+    from bp_sdk.storage import open_storage
+
+    # the scenes are independent (each its own folder of the store): one process each, so
+    # both cores of a CI machine work (a stage's process mostly keeps one busy)
+    with ProcessPoolExecutor(len(MULTI_SCENES), mp_context=get_context("spawn")) as pool:
+        for done in [pool.submit(_record_scene, root, scene) for scene in MULTI_SCENES]:
+            done.result()
+    storage = open_storage(root.as_uri())
     sources = tuple((scene, "r1") for scene in MULTI_SCENES)
     spec = {
         "schema": "bp.dataset_spec/v1",
