@@ -41,13 +41,17 @@ def commit_times(root: Path) -> dict[str, str]:
     return out
 
 
+TWO_TASKS = "pick_place_banana_1_to_counter,pick_place_can_soda_left"
+
+
 @pytest.mark.slow
 def test_blueprint_to_verified_delivery_and_rerun_does_no_work(tmp_path: Path) -> None:
     """`bp run` executes pipeline.yaml: kitchen_counter is delivered, `bp verify` passes on
     the copy, the report is committed; running it again commits nothing new."""
     root = tmp_path / "store"
     storage = open_storage(root.as_uri())
-    settings = {**SMALL, **put_loose_gate(storage)}
+    # two of kitchen_counter's seven pick-and-place tasks: one episode for each of the 2 tasks
+    settings = {**SMALL, "EPISODES_TASKS": TWO_TASKS, **put_loose_gate(storage)}
     scene = str(EXAMPLES / "kitchen_counter")
     first = bp(
         "run", scene, "--storage", root.as_uri(), "--tasks", "2", cwd=tmp_path, settings=settings
