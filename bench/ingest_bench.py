@@ -84,7 +84,7 @@ with open(report, "w") as f:
 
 def load_priors() -> dict[str, dict]:
     """The category catalog shipped with bp_sdk (without importing the package's modules)."""
-    raw = resources.files("bp_sdk").joinpath("data/categories.json").read_text(encoding="utf-8")
+    raw = resources.files("bp_contracts").joinpath("data/categories.json").read_text(encoding="utf-8")
     return json.loads(raw)["categories"]
 
 

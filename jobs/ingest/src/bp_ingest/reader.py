@@ -223,6 +223,8 @@ def _where(top_key: str | None, index: int) -> str:
 def _structure(
     events: Iterator[tuple[str, Any]], result: ReadResult, max_objects: int, counting: _Counting
 ) -> None:
+    """One pass over the parser's events: limits, duplicate keys, object count and header."""
+    # the hot loop stays inline (no call per event); rarer cases call the helpers below it
     depth = 0
     keys: list[set[str] | None] = []  # keys seen per open container (None for arrays)
     top_key: str | None = None
@@ -235,34 +237,16 @@ def _structure(
                 continue
             if event == "string":
                 if len(value) > MAX_STRING:
-                    result.problems.append(
-                        Problem(
-                            _where(top_key, index),
-                            f"a string is {len(value)} characters long (limit {MAX_STRING})",
-                            "shorten it",
-                        )
-                    )
+                    result.problems.append(_too_long("a string", value, top_key, index))
                 continue
         if event == "map_key":
             if len(value) > MAX_STRING:
-                result.problems.append(
-                    Problem(
-                        _where(top_key, index),
-                        f"a key is {len(value)} characters long (limit {MAX_STRING})",
-                        "shorten it",
-                    )
-                )
+                result.problems.append(_too_long("a key", value, top_key, index))
                 value = value[:MAX_STRING]  # noqa: PLW2901 - bounded copy
             seen = keys[-1]
             if seen is not None:
                 if value in seen:
-                    result.problems.append(
-                        Problem(
-                            f"$.{value}" if depth == 1 else _where(top_key, index),
-                            f"duplicate key {value!r}",
-                            "each key may appear once per object",
-                        )
-                    )
+                    result.problems.append(_duplicate_key(value, depth, top_key, index))
                 seen.add(value)
             if depth == 1:
                 top_key = value
@@ -272,76 +256,98 @@ def _structure(
         elif event == "start_map" or event == "start_array":  # noqa: PLR1714 - hot loop
             depth += 1
             if depth > MAX_DEPTH:
-                raise FatalParse(
-                    Problem(
-                        _where(top_key, index),
-                        f"nesting deeper than {MAX_DEPTH} levels near byte {counting.offset}",
-                        "a blueprint is at most a few levels deep; flatten it",
-                    )
-                )
-            if depth == 1 and event != "start_map":
-                raise FatalParse(
-                    Problem(
-                        "$",
-                        "expected a JSON object at the top level, got an array",
-                        'the file must be {"schema_version": "1", ...}',
-                    )
-                )
+                raise FatalParse(_too_deep(top_key, index, counting.offset))
+            if depth < 4:  # the document, its values, the items of ``objects``
+                index = _opened(event, depth, top_key, index, result, max_objects)
             keys.append(set() if event == "start_map" else None)
-            if depth == 2 and top_key == OBJECTS:
-                result.saw_objects = True
-                if event != "start_array":
-                    result.problems.append(
-                        Problem(
-                            "$.objects",
-                            "expected an array of objects",
-                            'write "objects": [{...}, ...]',
-                        )
-                    )
-            elif depth == 3 and top_key == OBJECTS:
-                index += 1
-                if index >= max_objects:
-                    raise FatalParse(
-                        Problem(
-                            "$.objects",
-                            f"more than {max_objects} objects",
-                            "split the scene or raise INGEST_MAX_OBJECTS",
-                        )
-                    )
-                result.object_count = index + 1
         elif event == "end_map" or event == "end_array":  # noqa: PLR1714
             depth -= 1
             keys.pop()
         elif event == "string" and len(value) > MAX_STRING:
-            result.problems.append(
-                Problem(
-                    _where(top_key, index),
-                    f"a string is {len(value)} characters long (limit {MAX_STRING})",
-                    "shorten it",
-                )
-            )
+            result.problems.append(_too_long("a string", value, top_key, index))
         elif depth == 0:
-            raise FatalParse(
-                Problem(
-                    "$",
-                    f"expected a JSON object at the top level, got a {event}",
-                    'the file must be {"schema_version": "1", ...}',
-                )
-            )
-        elif depth == 2 and top_key == OBJECTS:
-            result.saw_objects = True
-            index += 1
-            result.object_count = index + 1  # a scalar item: reported when validated
-        elif depth == 1 and top_key == OBJECTS:
-            result.saw_objects = True
-            result.problems.append(
-                Problem(
-                    "$.objects", "expected an array of objects", 'write "objects": [{...}, ...]'
-                )
-            )
+            raise FatalParse(_not_an_object(f"a {event}"))
+        elif depth < 3 and top_key == OBJECTS:
+            index = _objects_scalar(depth, index, result)
         if builder is not None:
             builder.event(event, value)
             if builder.done:
                 assert top_key is not None  # noqa: S101 - set with the builder
                 result.header[top_key] = builder.value
                 builder = None
+
+
+def _opened(
+    event: str, depth: int, top_key: str | None, index: int, result: ReadResult, max_objects: int
+) -> int:
+    """A container opens at depth 1 to 3: check it; the index of the current object."""
+    if depth == 1 and event != "start_map":
+        raise FatalParse(_not_an_object("an array"))
+    if depth == 2 and top_key == OBJECTS:
+        result.saw_objects = True
+        if event != "start_array":
+            result.problems.append(_objects_not_array())
+    elif depth == 3 and top_key == OBJECTS:
+        index += 1
+        if index >= max_objects:
+            raise FatalParse(
+                Problem(
+                    "$.objects",
+                    f"more than {max_objects} objects",
+                    "split the scene or raise INGEST_MAX_OBJECTS",
+                )
+            )
+        result.object_count = index + 1
+    return index
+
+
+def _objects_scalar(depth: int, index: int, result: ReadResult) -> int:
+    """A scalar for ``objects`` itself or one of its items; the index of the current object."""
+    result.saw_objects = True
+    if depth == 2:
+        index += 1
+        result.object_count = index + 1  # a scalar item: reported when validated
+    else:
+        result.problems.append(_objects_not_array())
+    return index
+
+
+def _too_long(what: str, value: str, top_key: str | None, index: int) -> Problem:
+    """A string or key longer than :data:`MAX_STRING`."""
+    return Problem(
+        _where(top_key, index),
+        f"{what} is {len(value)} characters long (limit {MAX_STRING})",
+        "shorten it",
+    )
+
+
+def _duplicate_key(key: str, depth: int, top_key: str | None, index: int) -> Problem:
+    """A key seen twice in one object."""
+    return Problem(
+        f"$.{key}" if depth == 1 else _where(top_key, index),
+        f"duplicate key {key!r}",
+        "each key may appear once per object",
+    )
+
+
+def _too_deep(top_key: str | None, index: int, offset: int) -> Problem:
+    """Nesting past :data:`MAX_DEPTH`."""
+    return Problem(
+        _where(top_key, index),
+        f"nesting deeper than {MAX_DEPTH} levels near byte {offset}",
+        "a blueprint is at most a few levels deep; flatten it",
+    )
+
+
+def _not_an_object(got: str) -> Problem:
+    """The document is not a JSON object."""
+    return Problem(
+        "$",
+        f"expected a JSON object at the top level, got {got}",
+        'the file must be {"schema_version": "1", ...}',
+    )
+
+
+def _objects_not_array() -> Problem:
+    """``objects`` is not an array."""
+    return Problem("$.objects", "expected an array of objects", 'write "objects": [{...}, ...]')
