@@ -76,7 +76,8 @@ def _record_objects(rec: Recording, batch: SimBatch, h: SceneHandles) -> None:
     for o in h.movable:
         bp, bq = batch.body_pose(h.bodies[o])
         poses.append(np.concatenate([bp[0], bq[0]]))
-    rec.add("observation.object_poses", np.stack(poses).astype(np.float32))
+    # a scene without movable objects (a door and a drawer only) records (0, 7) a frame
+    rec.add("observation.object_poses", np.array(poses, dtype=np.float32).reshape(-1, 7))
     rec.add("observation.contacts", _contact_table(batch, h))
 
 

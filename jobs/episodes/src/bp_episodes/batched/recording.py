@@ -133,9 +133,9 @@ def observe(
             )
     if tier == "full":
         poses = [np.concatenate(batch.body_pose(h.bodies[o]), axis=1)[rows] for o in h.movable]
-        out.write(
-            "observation.object_poses", rows, frame, np.stack(poses, axis=1).astype(np.float32)
-        )
+        # (rows, 0, 7) for a scene without movable objects, as run_episode records it
+        stacked = np.stack(poses, axis=1) if poses else np.zeros((len(rows), 0, 7))
+        out.write("observation.object_poses", rows, frame, stacked.astype(np.float32))
         out.write("observation.contacts", rows, frame, contact_table(batch, h, rows))
     return np.asarray(ee_pos, dtype=np.float64)
 
