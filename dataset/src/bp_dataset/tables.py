@@ -252,99 +252,133 @@ def _kind_ok(kind: str, t: pa.DataType) -> bool:
     )
 
 
-def load_episodes(
-    root: DatasetRoot, info: Info, tasks: list[str] | None, problems: Problems
-) -> Episodes | None:
-    """The episode table (all ``meta/episodes`` files), checked row by row."""
-    files = sorted(f.path for f in root.under("meta/episodes"))
-    if not files:
-        problems.add(f"{episodes_path(0, 0)}: missing (no meta/episodes/*.parquet)")
-        return None
-    video_keys = info.video_keys()
-    required = _episode_columns(video_keys)
-    rows: list[dict[str, Any]] = []
-    for rel in files:
-        m = EPISODES_FILE_RE.fullmatch(rel)
-        if m is None:
-            problems.add(f"{rel}: unexpected file under meta/episodes (expected {EPISODES_PATH})")
-            continue
-        table = read_table(root, rel, problems)
-        if table is None:
-            continue
-        bad = False
-        for col, kind in required.items():
-            if col not in table.column_names:
-                problems.add(f"{rel}: column {col!r} is missing")
-                bad = True
-            elif not _kind_ok(kind, table.schema.field(col).type):
-                problems.add(
-                    f"{rel}: column {col!r} has type {table.schema.field(col).type}, expected {kind}"
-                )
-                bad = True
-            elif table.column(col).null_count:
-                problems.add(
-                    f"{rel}: column {col!r} has {table.column(col).null_count} null values"
-                )
-                bad = True
-        if bad:
-            continue
-        chunk, file_ = int(m.group(1)), int(m.group(2))
-        for row in table.to_pylist():
-            if (row["meta/episodes/chunk_index"], row["meta/episodes/file_index"]) != (
-                chunk,
-                file_,
-            ):
-                problems.add(
-                    f"{rel}: episode {row['episode_index']} says it is in meta/episodes chunk "
-                    f"{row['meta/episodes/chunk_index']} file {row['meta/episodes/file_index']}"
-                )
-            rows.append(row)
-    if not rows:
-        return None
-    rows.sort(key=lambda r: r["episode_index"])
+def _columns_ok(rel: str, table: pa.Table, required: dict[str, str], problems: Problems) -> bool:
+    """Every required column is there, of its kind and without nulls (each miss listed)."""
+    bad = False
+    for col, kind in required.items():
+        if col not in table.column_names:
+            problems.add(f"{rel}: column {col!r} is missing")
+            bad = True
+        elif not _kind_ok(kind, table.schema.field(col).type):
+            problems.add(
+                f"{rel}: column {col!r} has type {table.schema.field(col).type}, expected {kind}"
+            )
+            bad = True
+        elif table.column(col).null_count:
+            problems.add(f"{rel}: column {col!r} has {table.column(col).null_count} null values")
+            bad = True
+    return not bad
+
+
+def _file_rows(
+    root: DatasetRoot, rel: str, required: dict[str, str], problems: Problems
+) -> list[dict[str, Any]]:
+    """The rows of one ``meta/episodes`` file (none if it is misnamed, unreadable or bad)."""
+    m = EPISODES_FILE_RE.fullmatch(rel)
+    if m is None:
+        problems.add(f"{rel}: unexpected file under meta/episodes (expected {EPISODES_PATH})")
+        return []
+    table = read_table(root, rel, problems)
+    if table is None or not _columns_ok(rel, table, required, problems):
+        return []
+    chunk, file_ = int(m.group(1)), int(m.group(2))
+    rows: list[dict[str, Any]] = table.to_pylist()
+    for row in rows:
+        if (row["meta/episodes/chunk_index"], row["meta/episodes/file_index"]) != (chunk, file_):
+            problems.add(
+                f"{rel}: episode {row['episode_index']} says it is in meta/episodes chunk "
+                f"{row['meta/episodes/chunk_index']} file {row['meta/episodes/file_index']}"
+            )
+    return rows
+
+
+def _indices_ok(rows: list[dict[str, Any]], problems: Problems) -> bool:
+    """The (sorted) rows' episode indices are 0..n-1, no gaps or repeats."""
     index = [r["episode_index"] for r in rows]
     if index != list(range(len(index))):
         problems.add(
             f"meta/episodes: episode indices must be 0..{len(index) - 1} without gaps or repeats, got {_head(index)}"
         )
-        return None
+        return False
+    return True
+
+
+def _check_span(
+    where: str, r: dict[str, Any], expected_from: int, problems: Problems
+) -> tuple[int, int]:
+    """A row's length (0 when invalid) and where the next episode must start."""
+    length, start, end = r["length"], r["dataset_from_index"], r["dataset_to_index"]
+    if length is None or length < 1:
+        problems.add(f"{where}: length {length} must be at least 1")
+        length = 0
+    if start != expected_from or end != start + length:
+        problems.add(
+            f"{where}: dataset_from_index/to_index are {start}/{end}, expected "
+            f"{expected_from}/{expected_from + length} (episodes back to back, length {length})"
+        )
+    return length, end if isinstance(end, int) else expected_from + length
+
+
+def _check_tasks(
+    where: str, ep_tasks: list[str], tasks: list[str] | None, known: set[str], problems: Problems
+) -> None:
+    """An episode names at least one task, each of them in ``meta/tasks.parquet``."""
+    if not ep_tasks:
+        problems.add(f"{where}: tasks is empty")
+    if tasks is not None and not set(ep_tasks) <= known:
+        problems.add(f"{where}: tasks {sorted(set(ep_tasks) - known)} are not in {TASKS}")
+
+
+def _append(
+    ep: Episodes,
+    r: dict[str, Any],
+    length: int,
+    ep_tasks: list[str],
+    video_keys: list[str],
+    required: dict[str, str],
+) -> None:
+    """Add one row to the episode columns (every column not required to ``extra``)."""
+    ep.length.append(length)
+    ep.tasks.append(ep_tasks)
+    ep.from_index.append(r["dataset_from_index"])
+    ep.to_index.append(r["dataset_to_index"])
+    ep.data_file.append(data_path(r["data/chunk_index"], r["data/file_index"]))
+    for key in video_keys:
+        p = f"videos/{key}/"
+        ep.videos[key].append(
+            VideoRef(
+                video_path(key, r[p + "chunk_index"], r[p + "file_index"]),
+                float(r[p + "from_timestamp"]),
+                float(r[p + "to_timestamp"]),
+            )
+        )
+    for col, value in r.items():
+        if col not in required:
+            ep.extra.setdefault(col, []).append(value)
+
+
+def _episodes(
+    rows: list[dict[str, Any]],
+    video_keys: list[str],
+    required: dict[str, str],
+    tasks: list[str] | None,
+    problems: Problems,
+) -> Episodes:
+    """The episode columns from rows in index order, each row checked on the way."""
     ep = Episodes(videos={k: [] for k in video_keys})
     known = set(tasks or [])
     expected_from = 0
     for i, r in enumerate(rows):
         where = f"meta/episodes: episode {i}"
-        length, start, end = r["length"], r["dataset_from_index"], r["dataset_to_index"]
-        if length is None or length < 1:
-            problems.add(f"{where}: length {length} must be at least 1")
-            length = 0
-        if start != expected_from or end != start + length:
-            problems.add(
-                f"{where}: dataset_from_index/to_index are {start}/{end}, expected "
-                f"{expected_from}/{expected_from + length} (episodes back to back, length {length})"
-            )
-        expected_from = end if isinstance(end, int) else expected_from + length
+        length, expected_from = _check_span(where, r, expected_from, problems)
         ep_tasks = list(r["tasks"] or [])
-        if not ep_tasks:
-            problems.add(f"{where}: tasks is empty")
-        if tasks is not None and not set(ep_tasks) <= known:
-            problems.add(f"{where}: tasks {sorted(set(ep_tasks) - known)} are not in {TASKS}")
-        ep.length.append(length)
-        ep.tasks.append(ep_tasks)
-        ep.from_index.append(start)
-        ep.to_index.append(end)
-        ep.data_file.append(data_path(r["data/chunk_index"], r["data/file_index"]))
-        for key in video_keys:
-            p = f"videos/{key}/"
-            ep.videos[key].append(
-                VideoRef(
-                    video_path(key, r[p + "chunk_index"], r[p + "file_index"]),
-                    float(r[p + "from_timestamp"]),
-                    float(r[p + "to_timestamp"]),
-                )
-            )
-        for col, value in r.items():
-            if col not in required:
-                ep.extra.setdefault(col, []).append(value)
+        _check_tasks(where, ep_tasks, tasks, known, problems)
+        _append(ep, r, length, ep_tasks, video_keys, required)
+    return ep
+
+
+def _check_totals(info: Info, ep: Episodes, tasks: list[str] | None, problems: Problems) -> None:
+    """info.json's totals of episodes, frames and tasks match the tables."""
     total = sum(ep.length)
     if len(ep) != info.total_episodes:
         problems.add(
@@ -356,6 +390,26 @@ def load_episodes(
         )
     if tasks is not None and info.total_tasks != len(tasks):
         problems.add(f"{INFO}: total_tasks is {info.total_tasks}, {TASKS} has {len(tasks)}")
+
+
+def load_episodes(
+    root: DatasetRoot, info: Info, tasks: list[str] | None, problems: Problems
+) -> Episodes | None:
+    """The episode table (all ``meta/episodes`` files), checked row by row."""
+    files = sorted(f.path for f in root.under("meta/episodes"))
+    if not files:
+        problems.add(f"{episodes_path(0, 0)}: missing (no meta/episodes/*.parquet)")
+        return None
+    video_keys = info.video_keys()
+    required = _episode_columns(video_keys)
+    rows = [row for rel in files for row in _file_rows(root, rel, required, problems)]
+    if not rows:
+        return None
+    rows.sort(key=lambda r: r["episode_index"])
+    if not _indices_ok(rows, problems):
+        return None
+    ep = _episodes(rows, video_keys, required, tasks, problems)
+    _check_totals(info, ep, tasks, problems)
     return ep
 
 

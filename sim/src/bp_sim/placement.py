@@ -1,16 +1,15 @@
-"""2D placement on support surfaces: footprints, surfaces and a bounded free-spot search.
+"""The bounded free-spot search on support surfaces, and the free area left on one.
 
 Pure Python and numpy (no MuJoCo), shared by variations (re-placing objects and adding
 distractors) and tasks (finding free target regions). World frame: metres, z up,
-yaw in radians counter-clockwise about +z seen from above.
+yaw in radians counter-clockwise about +z seen from above. Footprints and surfaces are
+:mod:`bp_sim.footprints` (re-exported here).
 
-A :class:`Footprint` is an oriented rectangle in the xy plane; two footprints *overlap*
-with a margin ``m`` unless a separating axis (one of the four edge normals) shows a gap
-of at least ``m`` between them, so "no overlap" guarantees a true clearance of at least
-``m``. :func:`find_free_spot` looks for a pose of a rectangle on a :class:`Surface` that
-stays inside it and clear of every obstacle: a few random candidates first (near a
-preferred point when given), then a deterministic grid sweep over the whole surface,
-never more than ``max_candidates`` evaluations in all.
+:func:`find_free_spot` looks for a pose of a rectangle on a :class:`Surface` that
+stays inside it and clear of every obstacle (no :class:`Footprint` overlap with the
+margin): a few random candidates first (near a preferred point when given), then a
+deterministic grid sweep over the whole surface, never more than ``max_candidates``
+evaluations in all.
 """
 
 from __future__ import annotations
@@ -20,203 +19,32 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
-import numpy.typing as npt
-from bp_contracts.geometry import Quat, qmul, qnorm, quat_to_matrix, yaw_quat_rad
-from bp_contracts.simready import SimObject
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
+from bp_sim.footprints import (
+    EPS,
+    FLOOR,
+    BoolArray,
+    FloatArray,
+    Footprint,
+    Surface,
+    floor_surface,
+    footprint_of,
+    half_height,
+    hits_batch,
+    inside_batch,
+    stack_footprints,
+    support_surface,
+    yaw_turn,
+)
+
 Spot = tuple[float, float, float]
 
-FLOOR: Final = "floor"
-FLOOR_HALF_M: Final = 10.0  # default floor area: 20 m x 20 m about the origin
 RESOLUTION_M: Final = 0.01  # sweep grid step (coarsened only to respect the budget)
 RANDOM_CANDIDATES: Final = 32  # random candidates tried before the sweep
 YAW_STEPS: Final = 5  # yaw candidates per sweep cell when a yaw range is given
 BATCH: Final = 256  # candidates evaluated per numpy batch
-EPS: Final = 1e-9  # numeric slack of the inside test
-VERTICAL_TOL: Final = 1e-9  # |R[2][k]| this close to 1: local axis k is vertical
+RANDOM_BATCH: Final = 8  # random candidates evaluated per batch
 MAX_AREA_SAMPLES: Final = 250_000
-
-
-@dataclass(frozen=True)
-class Footprint:
-    """An oriented rectangle in world xy: centre, half extents along its own axes, yaw."""
-
-    cx: float
-    cy: float
-    half_x: float
-    half_y: float
-    yaw: float = 0.0
-
-    @property
-    def area(self) -> float:
-        """Area in square metres."""
-        return 4.0 * self.half_x * self.half_y
-
-    def corners(self) -> list[tuple[float, float]]:
-        """The four corners, counter-clockwise from (-x, -y) in the rectangle's frame."""
-        c, s = math.cos(self.yaw), math.sin(self.yaw)
-        out = []
-        for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
-            lx, ly = sx * self.half_x, sy * self.half_y
-            out.append((self.cx + c * lx - s * ly, self.cy + s * lx + c * ly))
-        return out
-
-    def overlaps(self, other: Footprint, margin: float = 0.0) -> bool:
-        """True unless a separating axis shows a gap of at least ``margin`` (SAT)."""
-        hit = _hits(
-            np.array([self.cx]),
-            np.array([self.cy]),
-            np.array([self.yaw]),
-            self.half_x,
-            self.half_y,
-            _stack([other]),
-            margin,
-        )
-        return bool(hit[0])
-
-    def inside(self, surface: Surface | Footprint, margin: float = 0.0) -> bool:
-        """True if every corner lies inside ``surface`` shrunk by ``margin`` on each side."""
-        area = surface.area if isinstance(surface, Surface) else surface
-        ok = _inside(
-            area,
-            np.array([self.cx]),
-            np.array([self.cy]),
-            np.array([self.yaw]),
-            self.half_x,
-            self.half_y,
-            margin,
-        )
-        return bool(ok[0])
-
-    def moved(self, cx: float, cy: float, yaw: float) -> Footprint:
-        """The same rectangle at another centre and yaw."""
-        return Footprint(cx, cy, self.half_x, self.half_y, yaw)
-
-
-@dataclass(frozen=True)
-class Surface:
-    """The usable top of a support: its height, its area in xy and which object it is."""
-
-    support: str
-    z_top: float
-    area: Footprint
-
-
-def half_height(size: tuple[float, float, float], orientation: Quat) -> float:
-    """Half the vertical extent of a box of full ``size`` turned by ``orientation``."""
-    r = quat_to_matrix(qnorm(orientation))
-    return sum(abs(r[2][j]) * size[j] for j in range(3)) / 2.0
-
-
-def footprint_of(
-    obj: SimObject,
-    position: tuple[float, float, float] | None = None,
-    orientation: Quat | None = None,
-) -> Footprint:
-    """The xy projection of the object's rotated size box as an oriented rectangle.
-
-    For a pure yaw (one local axis vertical) this is exactly the box's top face. For any
-    other rotation it is the bounding rectangle of the projected box, aligned with the
-    horizontal direction of the local axis that lies flattest.
-    """
-    p = obj.position_m if position is None else position
-    q = qnorm(obj.orientation_wxyz if orientation is None else orientation)
-    r = quat_to_matrix(q)
-    size = obj.size_m
-    # columns of r: the object's local axes in the world
-    horizontal = [math.hypot(r[0][j], r[1][j]) for j in range(3)]
-    vertical = max(range(3), key=lambda j: abs(r[2][j]))
-    if abs(abs(r[2][vertical]) - 1.0) <= VERTICAL_TOL:
-        i, k = (j for j in range(3) if j != vertical)
-        yaw = math.atan2(r[1][i], r[0][i])
-        return Footprint(p[0], p[1], size[i] / 2.0, size[k] / 2.0, yaw)
-    i = max(range(3), key=lambda j: horizontal[j])
-    ax = (r[0][i] / horizontal[i], r[1][i] / horizontal[i])
-    ay = (-ax[1], ax[0])
-    hx = sum(abs(ax[0] * r[0][j] + ax[1] * r[1][j]) * size[j] for j in range(3)) / 2.0
-    hy = sum(abs(ay[0] * r[0][j] + ay[1] * r[1][j]) * size[j] for j in range(3)) / 2.0
-    return Footprint(p[0], p[1], hx, hy, math.atan2(ax[1], ax[0]))
-
-
-def floor_surface(area: Footprint | None = None) -> Surface:
-    """The floor (z = 0): ``area`` or a 20 m x 20 m square about the origin."""
-    return Surface(FLOOR, 0.0, area or Footprint(0.0, 0.0, FLOOR_HALF_M, FLOOR_HALF_M, 0.0))
-
-
-def support_surface(support: SimObject | None) -> Surface:
-    """The top face of a support (shelf board, table, countertop, tray...); None: the floor."""
-    if support is None:
-        return floor_surface()
-    z_top = support.position_m[2] + half_height(support.size_m, support.orientation_wxyz)
-    return Surface(support.id, z_top, footprint_of(support))
-
-
-def yaw_turn(orientation: Quat, yaw: float) -> Quat:
-    """``orientation`` turned by ``yaw`` radians about the world z axis."""
-    return qnorm(qmul(yaw_quat_rad(yaw), orientation))
-
-
-# ----------------------------------------------------------------- batch geometry
-def _stack(obstacles: list[Footprint]) -> FloatArray:
-    """Obstacles as an (M, 5) array: cx, cy, half_x, half_y, yaw."""
-    if not obstacles:
-        return np.zeros((0, 5))
-    return np.array([[o.cx, o.cy, o.half_x, o.half_y, o.yaw] for o in obstacles], dtype=float)
-
-
-def _inside(
-    area: Footprint,
-    xs: FloatArray,
-    ys: FloatArray,
-    yaws: FloatArray,
-    hx: float,
-    hy: float,
-    margin: float,
-) -> BoolArray:
-    """For each candidate: is the rectangle inside ``area`` shrunk by ``margin``?"""
-    c, s = math.cos(area.yaw), math.sin(area.yaw)
-    dx, dy = xs - area.cx, ys - area.cy
-    u = dx * c + dy * s
-    v = -dx * s + dy * c
-    rel = yaws - area.yaw
-    ac, as_ = np.abs(np.cos(rel)), np.abs(np.sin(rel))
-    eu = hx * ac + hy * as_
-    ev = hx * as_ + hy * ac
-    ok_u = np.abs(u) + eu <= area.half_x - margin + EPS
-    ok_v = np.abs(v) + ev <= area.half_y - margin + EPS
-    result: BoolArray = ok_u & ok_v
-    return result
-
-
-def _hits(
-    xs: FloatArray,
-    ys: FloatArray,
-    yaws: FloatArray,
-    hx: float,
-    hy: float,
-    obstacles: FloatArray,
-    margin: float,
-) -> BoolArray:
-    """For each candidate: does it overlap any obstacle (separating-axis test with margin)?"""
-    n = xs.shape[0]
-    if obstacles.shape[0] == 0:
-        return np.zeros(n, dtype=bool)
-    ca, sa = np.cos(yaws)[:, None], np.sin(yaws)[:, None]  # candidate axes (N, 1)
-    ox, oy = obstacles[None, :, 0], obstacles[None, :, 1]
-    ohx, ohy, oyaw = obstacles[None, :, 2], obstacles[None, :, 3], obstacles[None, :, 4]
-    cb, sb = np.cos(oyaw), np.sin(oyaw)  # obstacle axes (1, M)
-    dx, dy = ox - xs[:, None], oy - ys[:, None]
-    separated = np.zeros((n, obstacles.shape[0]), dtype=bool)
-    # candidate axes a1 = (ca, sa), a2 = (-sa, ca); obstacle axes b1 = (cb, sb), b2 = (-sb, cb)
-    for axx, axy in ((ca, sa), (-sa, ca), (cb, sb), (-sb, cb)):
-        dist = np.abs(dx * axx + dy * axy)
-        r_cand = hx * np.abs(ca * axx + sa * axy) + hy * np.abs(-sa * axx + ca * axy)
-        r_obst = ohx * np.abs(cb * axx + sb * axy) + ohy * np.abs(-sb * axx + cb * axy)
-        separated |= dist >= r_cand + r_obst + margin
-    # a hit: some obstacle with no separating axis
-    return np.asarray((~separated).any(axis=1), dtype=bool)
 
 
 def _fits(
@@ -231,10 +59,10 @@ def _fits(
     edge_margin: float,
 ) -> BoolArray:
     """Evaluate a batch of candidates: inside the surface and clear of every obstacle."""
-    ok = _inside(surface.area, xs, ys, yaws, hx, hy, edge_margin)
+    ok = inside_batch(surface.area, xs, ys, yaws, hx, hy, edge_margin)
     if ok.any():
         idx = np.flatnonzero(ok)
-        ok[idx] = ~_hits(xs[idx], ys[idx], yaws[idx], hx, hy, obstacles, margin)
+        ok[idx] = ~hits_batch(xs[idx], ys[idx], yaws[idx], hx, hy, obstacles, margin)
     return ok
 
 
@@ -319,6 +147,110 @@ def _sweep_plan(
     return empty  # pragma: no cover
 
 
+@dataclass(frozen=True)
+class _Fit:
+    """One search's fixed terms: the surface, the rectangle, the obstacles and margins."""
+
+    surface: Surface
+    hx: float
+    hy: float
+    obstacles: FloatArray
+    margin: float
+    edge_margin: float
+
+    def first(
+        self, xs: FloatArray, ys: FloatArray, yaws: FloatArray, batch: int
+    ) -> tuple[int | None, int]:
+        """Index of the first candidate that fits (None: none does) and how many were tried."""
+        evaluations = 0
+        for start in range(0, xs.shape[0], batch):
+            sl = slice(start, start + batch)
+            ok = _fits(
+                self.surface,
+                xs[sl],
+                ys[sl],
+                yaws[sl],
+                self.hx,
+                self.hy,
+                self.obstacles,
+                self.margin,
+                self.edge_margin,
+            )
+            evaluations += ok.shape[0]
+            if ok.any():
+                return start + int(np.argmax(ok)), evaluations
+        return None, evaluations
+
+
+def _random_poses(
+    fit: _Fit,
+    rng: np.random.Generator,
+    n: int,
+    around: tuple[float, float] | None,
+    radius: float | None,
+    yaw: float,
+    yaw_range: float,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """``n`` random poses: in the disc about ``around``, else over the surface; yaw in range."""
+    if around is not None:
+        r = (radius or 0.0) * np.sqrt(rng.random(n))
+        phi = rng.random(n) * 2.0 * math.pi
+        xs, ys = around[0] + r * np.cos(phi), around[1] + r * np.sin(phi)
+    else:
+        a = fit.surface.area
+        inner = min(fit.hx, fit.hy)  # at any yaw the rectangle reaches this far
+        ru, rv = max(a.half_x - inner, 0.0), max(a.half_y - inner, 0.0)
+        u = rng.uniform(-ru, ru, n)
+        v = rng.uniform(-rv, rv, n)
+        c, s = math.cos(a.yaw), math.sin(a.yaw)
+        xs, ys = a.cx + u * c - v * s, a.cy + u * s + v * c
+    yaws = yaw + rng.uniform(-yaw_range, yaw_range, n) if yaw_range > 0 else np.full(n, yaw)
+    return xs, ys, yaws
+
+
+def _sweep_candidates(
+    gx: FloatArray,
+    gy: FloatArray,
+    yaw_list: list[float],
+    first: list[tuple[float, float]],
+    yaw: float,
+    centre: tuple[float, float],
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The sweep's poses in order: ``first``, then cells nearest ``centre``, each at every yaw."""
+    order = np.argsort(np.hypot(gx - centre[0], gy - centre[1]), kind="stable")
+    n_y = len(yaw_list)
+    cand_x = np.concatenate([[p[0] for p in first], np.repeat(gx[order], n_y)])
+    cand_y = np.concatenate([[p[1] for p in first], np.repeat(gy[order], n_y)])
+    cand_yaw = np.concatenate([[yaw] * len(first), np.tile(np.array(yaw_list), gx.shape[0])])
+    return cand_x, cand_y, cand_yaw
+
+
+def _sweep(
+    fit: _Fit,
+    budget: int,
+    n_rand_done: int,
+    around: tuple[float, float] | None,
+    yaw: float,
+    yaw_range: float,
+    resolution: float,
+) -> SpotSearch:
+    """Phase 2: ``around`` itself, then the grid sweep, within ``budget`` evaluations."""
+    first: list[tuple[float, float]] = []
+    if around is not None and budget >= 1:
+        first = [around]
+        budget -= 1
+    area = fit.surface.area
+    gx, gy, step, yaw_list = _sweep_plan(
+        fit.surface, fit.hx, fit.hy, yaw, yaw_range, budget, resolution
+    )
+    centre = around if around is not None else (area.cx, area.cy)
+    xs, ys, yaws = _sweep_candidates(gx, gy, yaw_list, first, yaw, centre)
+    k, evaluations = fit.first(xs, ys, yaws, BATCH)
+    spot = None if k is None else (float(xs[k]), float(ys[k]), float(yaws[k]))
+    cells = int(gx.shape[0])
+    return SpotSearch(spot, n_rand_done + evaluations, n_rand_done, cells, step, len(yaw_list))
+
+
 def search_free_spot(
     surface: Surface,
     half_x: float,
@@ -349,61 +281,17 @@ def search_free_spot(
     """
     if half_x <= 0 or half_y <= 0 or max_candidates < 1:
         raise ValueError("half extents must be > 0 and max_candidates >= 1")
-    obs = _stack(obstacles)
+    fit = _Fit(surface, half_x, half_y, stack_footprints(obstacles), margin, edge_margin)
     evaluations = 0
     n_random = min(random_candidates, max_candidates)
     if n_random > 0:
-        if around is not None:
-            r = (radius or 0.0) * np.sqrt(rng.random(n_random))
-            phi = rng.random(n_random) * 2.0 * math.pi
-            xs, ys = around[0] + r * np.cos(phi), around[1] + r * np.sin(phi)
-        else:
-            a = surface.area
-            inner = min(half_x, half_y)  # at any yaw the rectangle reaches this far
-            ru, rv = max(a.half_x - inner, 0.0), max(a.half_y - inner, 0.0)
-            u = rng.uniform(-ru, ru, n_random)
-            v = rng.uniform(-rv, rv, n_random)
-            c, s = math.cos(a.yaw), math.sin(a.yaw)
-            xs, ys = a.cx + u * c - v * s, a.cy + u * s + v * c
-        yaws = (
-            yaw + rng.uniform(-yaw_range, yaw_range, n_random)
-            if yaw_range > 0
-            else np.full(n_random, yaw)
-        )
-        for start in range(0, n_random, 8):
-            sl = slice(start, min(start + 8, n_random))
-            ok = _fits(surface, xs[sl], ys[sl], yaws[sl], half_x, half_y, obs, margin, edge_margin)
-            evaluations += ok.shape[0]
-            if ok.any():
-                k = start + int(np.argmax(ok))
-                spot = (float(xs[k]), float(ys[k]), float(yaws[k]))
-                return SpotSearch(spot, evaluations, evaluations, 0, resolution, 0)
-    n_rand_done = evaluations
+        xs, ys, yaws = _random_poses(fit, rng, n_random, around, radius, yaw, yaw_range)
+        k, evaluations = fit.first(xs, ys, yaws, RANDOM_BATCH)
+        if k is not None:
+            spot = (float(xs[k]), float(ys[k]), float(yaws[k]))
+            return SpotSearch(spot, evaluations, evaluations, 0, resolution, 0)
     budget = max_candidates - evaluations
-    first: list[tuple[float, float]] = []
-    if around is not None and budget >= 1:
-        first = [around]
-        budget -= 1
-    gx, gy, step, yaw_list = _sweep_plan(
-        surface, half_x, half_y, yaw, yaw_range, budget, resolution
-    )
-    centre = around if around is not None else (surface.area.cx, surface.area.cy)
-    order = np.argsort(np.hypot(gx - centre[0], gy - centre[1]), kind="stable")
-    n_y = len(yaw_list)
-    cand_x = np.concatenate([[p[0] for p in first], np.repeat(gx[order], n_y)])
-    cand_y = np.concatenate([[p[1] for p in first], np.repeat(gy[order], n_y)])
-    cand_yaw = np.concatenate([[yaw] * len(first), np.tile(np.array(yaw_list), gx.shape[0])])
-    for start in range(0, cand_x.shape[0], BATCH):
-        sl = slice(start, start + BATCH)
-        ok = _fits(
-            surface, cand_x[sl], cand_y[sl], cand_yaw[sl], half_x, half_y, obs, margin, edge_margin
-        )
-        evaluations += ok.shape[0]
-        if ok.any():
-            k = start + int(np.argmax(ok))
-            spot = (float(cand_x[k]), float(cand_y[k]), float(cand_yaw[k]))
-            return SpotSearch(spot, evaluations, n_rand_done, int(gx.shape[0]), step, n_y)
-    return SpotSearch(None, evaluations, n_rand_done, int(gx.shape[0]), step, n_y)
+    return _sweep(fit, budget, evaluations, around, yaw, yaw_range, resolution)
 
 
 def find_free_spot(
