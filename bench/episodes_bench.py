@@ -31,10 +31,12 @@ import json
 import multiprocessing as mp
 import os
 import pstats
+import shutil
 import statistics
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import numpy as np
 
@@ -216,6 +218,15 @@ def main() -> None:
     )
     a = ap.parse_args()
     uri, scene, run = (a.storage, a.scene, a.run) if a.storage else _prepare()
+    try:
+        measure(a, uri, scene, run)
+    finally:
+        if not a.storage:  # the temporary store _prepare made
+            shutil.rmtree(urlparse(uri).path, ignore_errors=True)
+
+
+def measure(a: argparse.Namespace, uri: str, scene: str, run: str) -> None:
+    """Ours against bare (and P processes' throughput) on the prepared store ``uri``."""
     ctx = _load(uri, scene, run, a.resolution)
     ctx["no_render"] = a.no_render
     load_before = _loadavg()

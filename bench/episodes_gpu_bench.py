@@ -277,10 +277,20 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="folder for the per-count stores")
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args()
-    if a.storage is None:
-        from scene_prep import prepare_kitchen_counter  # noqa: PLC0415
+    if a.storage is not None:
+        run_all(a)
+        return
+    from scene_prep import prepare_kitchen_counter  # noqa: PLC0415
 
-        a.storage, a.scene, a.run = prepare_kitchen_counter("bp-gpu-bench-")
+    a.storage, a.scene, a.run = prepare_kitchen_counter("bp-gpu-bench-")
+    try:
+        run_all(a)
+    finally:  # the temporary store made here
+        shutil.rmtree(urlparse(a.storage).path, ignore_errors=True)
+
+
+def run_all(a: argparse.Namespace) -> None:
+    """Every (worlds, processes) row on the prepared store ``a.storage``, printed and saved."""
     from bp_episodes.warp_backend.runtime import open_device  # noqa: PLC0415
     from warp_bench import _device_name  # noqa: PLC0415
 

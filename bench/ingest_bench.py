@@ -83,8 +83,10 @@ with open(report, "w") as f:
 
 
 def load_priors() -> dict[str, dict]:
-    """The category catalog shipped with bp_sdk (without importing the package's modules)."""
-    raw = resources.files("bp_contracts").joinpath("data/categories.json").read_text(encoding="utf-8")
+    """The category catalog shipped with bp_contracts (without importing its modules)."""
+    raw = (
+        resources.files("bp_contracts").joinpath("data/categories.json").read_text(encoding="utf-8")
+    )
     return json.loads(raw)["categories"]
 
 
