@@ -25,7 +25,7 @@ from bp_episodes.worklist import EpisodePlan, build_worklist
 from bp_sdk.commit import require_committed
 from bp_sdk.storage import Storage
 from bp_sim.compose import compose_scene
-from bp_sim.placement import footprint_of, support_surface
+from bp_sim.footprints import footprint_of, support_surface
 from bp_sim.robots import get_robot
 
 SCENE = "kitchen_counter"

@@ -14,10 +14,11 @@ from bp_contracts.simready import SimObject
 from bp_contracts.tasks import TaskSet
 from bp_episodes.backend import MujocoBatch
 from bp_episodes.compiled import compile_committed
-from bp_episodes.episode import Planned, RecordOptions, _contact_table, plan_episode
+from bp_episodes.episode import Planned, RecordOptions, plan_episode
 from bp_episodes.expert.ik import ArmIK, down_quat
 from bp_episodes.expert.track import ArmTracker
 from bp_episodes.initial_state import sample_initial_state
+from bp_episodes.recording import _contact_table
 from bp_episodes.scene import SceneHandles
 from bp_episodes.worklist import build_worklist
 from bp_sdk.storage import Storage

@@ -10,13 +10,13 @@ import pytest
 from bp_episodes.backend import MujocoBatch
 from bp_episodes.batched.ik import BatchedIK
 from bp_episodes.batched.planning import Planner, TrackBatch, TrackRequest, TrackStart
-from bp_episodes.episode import _world
 from bp_episodes.expert.base import Follower, Waypoint
 from bp_episodes.expert.ik import ArmIK
 from bp_episodes.expert.registry import expert_for
 from bp_episodes.expert.track import make_tracker
 from bp_episodes.initial_state import InitialState, sample_initial_state
 from bp_episodes.worklist import EpisodePlan, build_worklist
+from bp_episodes.world import expert_world
 
 from tests.episodes_batched.conftest import OPTS, RESOLUTION, Scene
 
@@ -36,7 +36,7 @@ def _per_world(
     """The plan and tracker exactly as run_episode makes them."""
     h = scene.h
     batch.reset([init.qpos])
-    world = _world(h, batch, plan, scene.objects, plan.task.targets.get(plan.variant_id))
+    world = expert_world(h, batch, plan, scene.objects, plan.task.targets.get(plan.variant_id))
     handled = h.object_geoms[plan.task.object]
     tracker = make_tracker(
         _arm_ik(scene),

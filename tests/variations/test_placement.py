@@ -7,17 +7,15 @@ import math
 import numpy as np
 import pytest
 from bp_sim import placement
-from bp_sim.placement import (
+from bp_sim.footprints import (
     Footprint,
     Surface,
-    find_free_spot,
     floor_surface,
     footprint_of,
-    free_area,
-    search_free_spot,
     support_surface,
     yaw_turn,
 )
+from bp_sim.placement import find_free_spot, free_area, search_free_spot
 
 from tests.variations._support import box_points, distance, hull, point_in, shadow, sim_object
 

@@ -3,7 +3,7 @@
 Pure Python and numpy (no MuJoCo), shared by variations (re-placing objects and adding
 distractors) and tasks (finding free target regions). World frame: metres, z up,
 yaw in radians counter-clockwise about +z seen from above. Footprints and surfaces are
-:mod:`bp_sim.footprints` (re-exported here).
+:mod:`bp_sim.footprints`.
 
 :func:`find_free_spot` looks for a pose of a rectangle on a :class:`Surface` that
 stays inside it and clear of every obstacle (no :class:`Footprint` overlap with the
@@ -22,19 +22,13 @@ import numpy as np
 
 from bp_sim.footprints import (
     EPS,
-    FLOOR,
     BoolArray,
     FloatArray,
     Footprint,
     Surface,
-    floor_surface,
-    footprint_of,
-    half_height,
     hits_batch,
     inside_batch,
     stack_footprints,
-    support_surface,
-    yaw_turn,
 )
 
 Spot = tuple[float, float, float]
@@ -353,19 +347,3 @@ def free_area(
             np.abs(-du * os_ + dv * oc) <= o.half_y
         )
     return float(a.area * (1.0 - covered.mean()))
-
-
-__all__ = [
-    "FLOOR",
-    "Footprint",
-    "SpotSearch",
-    "Surface",
-    "find_free_spot",
-    "floor_surface",
-    "footprint_of",
-    "free_area",
-    "half_height",
-    "search_free_spot",
-    "support_surface",
-    "yaw_turn",
-]

@@ -18,28 +18,12 @@ from bp_episodes.expert.ik import ArmIK
 from bp_episodes.expert.registry import expert_for
 from bp_episodes.expert.track import ArmTracker, make_tracker
 from bp_episodes.initial_state import InitialState, Perturbation, sample_initial_state
-from bp_episodes.measure import JOINT_LIMIT_TOL, SLIP_M, StepMeasure
+from bp_episodes.measure import StepMeasure
 from bp_episodes.metrics import EpisodeMetrics, path_and_jerk, quality
-from bp_episodes.recording import Recording, _contact_table, record_observation
+from bp_episodes.recording import Recording, record_observation
 from bp_episodes.scene import SceneHandles
 from bp_episodes.worklist import EpisodePlan
-from bp_episodes.world import expert_world as _world
-
-# JOINT_LIMIT_TOL, SLIP_M, Recording, _contact_table and _world (the expert's world) live in
-# the modules above and are imported from here too (bp_episodes.batched, the tests)
-__all__ = [
-    "JOINT_LIMIT_TOL",
-    "SETTLE_S",
-    "SLIP_M",
-    "EpisodeTimeoutError",
-    "Planned",
-    "RecordOptions",
-    "Recording",
-    "_contact_table",
-    "_world",
-    "plan_episode",
-    "run_episode",
-]
+from bp_episodes.world import expert_world
 
 F64 = NDArray[np.float64]
 SETTLE_S = 0.6
@@ -87,7 +71,7 @@ def plan_episode(
     """The task kind's expert's plan from world 0 of ``batch`` (just reset), IK-tracked."""
     # exact_tracking: the tracker's exact reference path instead of its cheap one
     joint = h.joints.get(plan.task.object)
-    world = _world(h, batch, plan, objects, plan.task.targets.get(plan.variant_id))
+    world = expert_world(h, batch, plan, objects, plan.task.targets.get(plan.variant_id))
     ik = ArmIK(
         h.model,
         [h.robot.scoped(j) for j in h.robot.arm_joints],

@@ -31,7 +31,7 @@ import numpy as np
 from bp_contracts.simready import SimObject
 from bp_contracts.tasks import Region
 from bp_sdk.digest import derive_seed
-from bp_sim.placement import Footprint, footprint_of, support_surface, yaw_turn
+from bp_sim.footprints import Footprint, footprint_of, support_surface, yaw_turn
 from numpy.typing import NDArray
 
 from bp_episodes.scene import SceneHandles

@@ -36,7 +36,7 @@ from bp_sdk.storage import Storage, join
 from pydantic import ValidationError
 
 from bp_export import objects, splits
-from bp_export.episode_loop import EpisodeLoop, instruction_of, spool
+from bp_export.episode_loop import EpisodeLoop, instruction_of
 from bp_export.files import Staging
 from bp_export.settings import ExportSettings
 from bp_export.sources import (
@@ -324,4 +324,4 @@ def publish_sums(ctx: StageContext[ExportSettings]) -> str:
     return dataset_digest(sums)
 
 
-__all__ = ["ExportStage", "load_spec", "publish_sums", "select", "spool"]
+__all__ = ["ExportStage", "load_spec", "publish_sums", "select"]

@@ -14,16 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from bp_contracts.geometry import Quat, Vec3
 from bp_contracts.simready import SimObject
-from bp_sim.placement import (
-    FLOOR,
-    Footprint,
-    SpotSearch,
-    footprint_of,
-    free_area,
-    half_height,
-    search_free_spot,
-    yaw_turn,
-)
+from bp_sim.footprints import FLOOR, Footprint, footprint_of, half_height, yaw_turn
+from bp_sim.placement import SpotSearch, free_area, search_free_spot
 
 from bp_variations.jitter import random_rgba
 from bp_variations.scene import Body, Group, PlacementScene

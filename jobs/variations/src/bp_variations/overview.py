@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape
 from bp_contracts.assembly import Assembly
 from bp_contracts.simready import SimObject
 from bp_contracts.variation import Variant
-from bp_sim.placement import Footprint, footprint_of, half_height
+from bp_sim.footprints import Footprint, footprint_of, half_height
 
 MAX_THUMBNAILS = 16
 COLUMNS = 4

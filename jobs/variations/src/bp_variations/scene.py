@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from bp_contracts.assembly import Assembly
 from bp_contracts.simready import SimObject, SimreadyManifest
 from bp_sdk.errors import InputError, Problem
-from bp_sim.placement import (
+from bp_sim.footprints import (
     FLOOR,
     Footprint,
     Surface,

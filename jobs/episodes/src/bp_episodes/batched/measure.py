@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from bp_episodes.batched.recording import FrameBuffers
 from bp_episodes.batched.worlds import ContactArrays, geom_mask
-from bp_episodes.episode import JOINT_LIMIT_TOL, SLIP_M
+from bp_episodes.measure import JOINT_LIMIT_TOL, SLIP_M
 from bp_episodes.metrics import EpisodeMetrics
 from bp_episodes.scene import VELOCITY_LIMITS, SceneHandles
 

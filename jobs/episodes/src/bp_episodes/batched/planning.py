@@ -2,7 +2,7 @@
 candidate plans' kinematic and collision checks (:mod:`bp_episodes.expert.track`) batched.
 
 A world's planner sees exactly what :func:`bp_episodes.episode.run_episode` gives it — the
-same :func:`bp_episodes.episode._world` (objects, extras, the scene's boxes, the target
+same :func:`bp_episodes.world.expert_world` (objects, extras, the scene's boxes, the target
 surface), read from a :class:`~bp_episodes.batched.worlds.Snapshot` of the episode's
 initial state — and the task kind's batched expert plans it with the unchanged scripted
 planner. :class:`PlanRound` runs these planners side by side, one thread per world; their
@@ -34,7 +34,6 @@ from bp_episodes.batched.experts.registry import batched_expert_for
 from bp_episodes.batched.follower import PhaseMachine
 from bp_episodes.batched.ik import BatchedIK
 from bp_episodes.batched.worlds import Snapshot, geom_mask
-from bp_episodes.episode import _world
 from bp_episodes.expert.base import (
     TRACK_POS_TOL,
     TRACK_ROT_TOL,
@@ -47,6 +46,7 @@ from bp_episodes.expert.track import PENETRATION_TOL, TRACK_DT
 from bp_episodes.initial_state import InitialState
 from bp_episodes.scene import SceneHandles
 from bp_episodes.worklist import EpisodePlan
+from bp_episodes.world import expert_world
 
 F64 = NDArray[np.float64]
 B = NDArray[np.bool_]
@@ -373,7 +373,7 @@ class Planner:
         """What the planner sees of the episode's initial state."""
         snap = Snapshot(self.h.model, init.qpos)
         target = plan.task.targets.get(plan.variant_id)
-        return _world(self.h, cast(SimBatch, snap), plan, self.objects, target)
+        return expert_world(self.h, cast(SimBatch, snap), plan, self.objects, target)
 
     def _start(self, item: tuple[EpisodePlan, InitialState], world: World) -> TrackStart:
         """The tracking check's set-up, as ``run_episode`` makes its tracker."""

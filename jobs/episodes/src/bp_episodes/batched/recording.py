@@ -4,7 +4,7 @@ at once each control step, taken out whole when a world's episode ends.
 Each stream is one array ``(N, capacity, *frame shape)``; a world writes its frame ``k`` at
 ``[world, k]``. The capacity grows (copying) when an episode longer than any before it
 starts, so memory follows the longest episode actually run, not the tasks' time limits.
-Streams keep the order they were first written in, as :class:`bp_episodes.episode.Recording`
+Streams keep the order they were first written in, as :class:`bp_episodes.recording.Recording`
 does, so an episode's arrays come out with the same keys, shapes, dtypes and order.
 """
 
