@@ -149,17 +149,12 @@ def run_stage_once(
         "frames_per_s_process_less_scene": round(frames / (t1 - t0 - scene_s), 1),
         "stage_seconds": seconds,
         "shard_bytes": _bytes(Path(urlparse(uri).path)) if count == 1 else None,
-        "epoch": {  # this process's episode loop, for the span of several
+        "epoch": {  # this process's episode loop and its commit, for the span of several
             "start": marks["run_start_epoch"] + scene_s,
             "end": marks["run_start_epoch"] + scene_s + loop_s,
+            "committed": marks["run_start_epoch"] + (t1 - marks["run_start"]),
         },
     }
-
-
-def _shard_child(
-    uri: str, scene: str, run: str, n: int, a: argparse.Namespace, k: int, count: int
-) -> dict[str, Any]:
-    return run_stage_once(uri, scene, run, n, a, (k, count))
 
 
 def run_processes(
@@ -167,14 +162,18 @@ def run_processes(
 ) -> dict[str, Any]:
     """``procs`` shard processes of the stage at once on the one GPU, ``n`` worlds each:
     the host's work (the expert, observation, deflating) spread over processes. Frames/s
-    over the span from the first episode loop's start to the last process's end."""
+    over the span from the first episode loop's start to the last loop's end (and to the
+    last commit)."""
     from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
     from multiprocessing import get_context  # noqa: PLC0415
 
     with ProcessPoolExecutor(procs, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(_shard_child, uri, scene, run, n, a, k, procs) for k in range(procs)]
+        shards = [(k, procs) for k in range(procs)]
+        futures = [pool.submit(run_stage_once, uri, scene, run, n, a, s) for s in shards]
         rows = [f.result() for f in futures]
-    span = max(r["epoch"]["end"] for r in rows) - min(r["epoch"]["start"] for r in rows)
+    start = min(r["epoch"]["start"] for r in rows)
+    span = max(r["epoch"]["end"] for r in rows) - start
+    committed = max(r["epoch"]["committed"] for r in rows) - start
     frames = sum(r["frames"] for r in rows)
     episodes = sum(r["episodes"] for r in rows)
     return {
@@ -187,10 +186,10 @@ def run_processes(
         "loadavg_before": rows[0]["loadavg_before"],
         "episode_loop_s": round(span, 3),
         "frames_per_s_loop": round(frames / span, 1),
-        "frames_per_s_process_less_scene": round(frames / span, 1),
+        "frames_per_s_process_less_scene": round(frames / committed, 1),
         "scene_s": max(r["scene_s"] for r in rows),
         "commit_s": max(r["commit_s"] for r in rows),
-        "stage_seconds": rows[0]["stage_seconds"],
+        "stage_seconds": rows[0]["stage_seconds"],  # shard 0's; every shard's in per_process
         "shard_bytes": _bytes(Path(urlparse(uri).path)),
         "per_process": rows,
     }
@@ -249,7 +248,8 @@ def _print(row: dict[str, Any]) -> None:
     )
     for k, v in row.get("bare", {}).items():
         print(f"  {k}: {v:.0f} frames/s; ours / bare = {row['frames_per_s_loop'] / v:.2f}")
-    print("  where the stage's time went (wall s / CPU s):")
+    whose = " (shard 0; every shard's in the JSON)" if row.get("processes", 1) > 1 else ""
+    print(f"  where the stage's time went{whose} (wall s / CPU s):")
     for step, v in sorted(row["stage_seconds"].items(), key=lambda kv: -kv[1]["wall_s"]):
         print(f"    {step:45s} {v['wall_s']:9.2f} {v['cpu_s']:9.2f}")
 

@@ -86,16 +86,21 @@ def test_killed_shard_loses_only_its_work(kitchen: Storage) -> None:
     _copy_run(kitchen, "r1", run)
     # shard 1 runs beside shard 0 (as Cloud Run's tasks do): both cores at work
     other = subprocess.Popen([script("bp-episodes")], env=env1, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    proc = subprocess.Popen([script("bp-episodes")], env=env0, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 120
-    for line in proc.stderr:
-        if '"quality"' in line or time.monotonic() > deadline:
-            break  # the shard's first episode is written; its second is running
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    proc.stderr.close()
-    _out, err = other.communicate(timeout=600)
+    try:
+        proc = subprocess.Popen([script("bp-episodes")], env=env0, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 120
+        for line in proc.stderr:
+            if '"quality"' in line or time.monotonic() > deadline:
+                break  # the shard's first episode is written; its second is running
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stderr.close()
+        _out, err = other.communicate(timeout=600)
+    finally:
+        if other.poll() is None:  # a failure above leaves no shard running
+            other.kill()
+            other.communicate(timeout=30)
     assert other.returncode == 0, err[-2000:]
     assert read_committed(kitchen, SCENE, run, "episodes") is None  # shard 0 never committed
     retry = subprocess.run([script("bp-episodes")], env={**env0, "CLOUD_RUN_TASK_ATTEMPT": "1"},
