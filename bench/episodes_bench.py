@@ -265,7 +265,6 @@ def measure(a: argparse.Namespace, uri: str, scene: str, run: str) -> None:
         ],
         "cpu_count": os.cpu_count(),
         "loadavg_before": load_before,
-        "parallel": [],
     }
     print(
         f"scene {scene}, task {ctx['task'].task_id}, {frames} frames x {len(ctx['cameras'])} cameras at {a.resolution}², {a.fps} fps, MUJOCO_GL={result['gl']}"
@@ -281,6 +280,18 @@ def measure(a: argparse.Namespace, uri: str, scene: str, run: str) -> None:
     if a.profile:
         result["profile"] = _profile(ctx, a.resolution, a.fps, a.profile)
         print("profile (s):", json.dumps(result["profile"]), "->", a.profile)
+    result["parallel"] = _parallel(a, uri, scene, run)
+    result["loadavg_after"] = _loadavg()
+    print(
+        f"load average before {load_before}, after {result['loadavg_after']} ({os.cpu_count()} CPUs)"
+    )
+    if a.out:
+        Path(a.out).write_text(json.dumps(result, indent=2))
+
+
+def _parallel(a: argparse.Namespace, uri: str, scene: str, run: str) -> list[dict[str, Any]]:
+    """Throughput of P processes each running ``--episodes-per-proc`` episodes, per P."""
+    rows: list[dict[str, Any]] = []
     for p in [int(x) for x in a.procs.split(",") if x]:
         t0 = time.perf_counter()
         with mp.get_context("spawn").Pool(p) as pool:
@@ -298,16 +309,11 @@ def measure(a: argparse.Namespace, uri: str, scene: str, run: str) -> None:
             "frames_per_s": round(total_frames / wall, 1),
             "episodes_per_hour": round(eps / wall * 3600, 1),
         }
-        result["parallel"].append(row)
+        rows.append(row)
         print(
             f"{p:3d} procs: {eps:3d} episodes in {wall:7.1f} s -> {row['frames_per_s']:8.1f} frames/s, {row['episodes_per_hour']:8.1f} episodes/h (incl. start-up)"
         )
-    result["loadavg_after"] = _loadavg()
-    print(
-        f"load average before {load_before}, after {result['loadavg_after']} ({os.cpu_count()} CPUs)"
-    )
-    if a.out:
-        Path(a.out).write_text(json.dumps(result, indent=2))
+    return rows
 
 
 if __name__ == "__main__":
